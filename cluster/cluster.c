@@ -1,0 +1,630 @@
+/* Cluster core: sync rounds, quorum endorsement and command application.
+ *
+ * Everything here is driven by events in CPG's agreed order, so every member that sees the
+ * same sequence of deliveries reaches the same state. The rules and the invariant they
+ * protect are written down in docs/replication.md; the comments here point at them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <glib.h>
+#include <qb/qblog.h>
+
+#include "drover/results.h"
+#include "drv_cluster.h"
+#include "wire.h"
+
+/* A sync round that has not heard from every member after this long is closed by the lowest
+ * participant, so that a silent group member (a crashed or foreign CPG client) cannot stall
+ * the cluster. */
+#define DRV_SYNC_CLOSE_MS 3000
+
+typedef struct summary {
+    drv_member_t who;
+    uint64_t epoch, seq;
+} summary_t;
+
+typedef struct pending {
+    uint64_t req_id;
+    drv_cmd_type_t type;
+    char *name;
+    char *value;
+    bool flag;
+    uint64_t deadline;
+    uint64_t sent_round; /* 0 = not sent in the current round */
+} pending_t;
+
+struct drv_cluster {
+    drv_member_t me;
+    drv_cluster_ops_t ops;
+    void *ud;
+    drv_state_t *st;
+
+    drv_phase_t phase;
+    uint64_t round;
+    GArray *members;      /* drv_member_t, sorted: the CPG group */
+    GArray *summaries;    /* summary_t, in delivery order: the round's participants so far */
+    GArray *participants; /* drv_member_t, sorted: fixed when the round completes */
+    bool closed;          /* participants fixed; waiting for STATE */
+    drv_member_t winner;
+    bool state_sent, close_sent;
+    uint64_t sync_started; /* tick time when first seen in SYNC, 0 = not yet */
+
+    bool endorsed;         /* replicated: the current round is quorate */
+    bool quorum_sent;      /* leader: QUORUM sent for this round with quorum_sent_value */
+    bool quorum_sent_value;
+
+    bool have_ring, have_quorum, local_quorate;
+    drv_ring_t ring, quorum_ring;
+
+    uint64_t next_req;
+    GList *pending; /* pending_t*, in submission order */
+};
+
+static int member_cmp(const drv_member_t *a, const drv_member_t *b)
+{
+    if (a->nodeid != b->nodeid) {
+        return a->nodeid < b->nodeid ? -1 : 1;
+    }
+    if (a->pid != b->pid) {
+        return a->pid < b->pid ? -1 : 1;
+    }
+    return 0;
+}
+
+static gint member_cmp_g(gconstpointer a, gconstpointer b)
+{
+    return member_cmp(a, b);
+}
+
+static bool member_in(GArray *arr, drv_member_t m)
+{
+    for (guint i = 0; i < arr->len; i++) {
+        if (member_cmp(&g_array_index(arr, drv_member_t, i), &m) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* FNV-1a over the sorted (nodeid, pid) list. Under extended virtual synchrony a message sent
+ * for an earlier configuration is never delivered after a later one with the same list (a
+ * restarted daemon has a new pid; a totem ring change flushes the old ring first). */
+static uint64_t round_of(GArray *members)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (guint i = 0; i < members->len; i++) {
+        const drv_member_t *m = &g_array_index(members, drv_member_t, i);
+        uint32_t v[2] = {m->nodeid, m->pid};
+        const uint8_t *p = (const uint8_t *)v;
+
+        for (size_t k = 0; k < sizeof(v); k++) {
+            h = (h ^ p[k]) * 0x100000001b3ull;
+        }
+    }
+    return h ? h : 1; /* 0 means "no round" */
+}
+
+static void send_buf(drv_cluster_t *c, uint8_t *buf, size_t len, const char *what)
+{
+    int rc = c->ops.send(c->ud, buf, len);
+
+    if (rc != 0) {
+        qb_log(LOG_ERR, "cluster: sending %s failed: %s", what, drv_strerror(rc));
+    }
+    g_free(buf);
+}
+
+static void notify(drv_cluster_t *c)
+{
+    if (c->ops.view_changed) {
+        c->ops.view_changed(c->ud);
+    }
+}
+
+static void persist(drv_cluster_t *c)
+{
+    int rc = c->ops.persist ? c->ops.persist(c->ud, c->st) : 0;
+
+    if (rc != 0) {
+        qb_log(LOG_ERR, "cluster: persisting state (epoch %" PRIu64 " seq %" PRIu64 ") failed: %s",
+               c->st->epoch, c->st->seq, drv_strerror(rc));
+    }
+}
+
+static void pending_free(pending_t *p)
+{
+    g_free(p->name);
+    g_free(p->value);
+    g_free(p);
+}
+
+static void pending_finish(drv_cluster_t *c, pending_t *p, int rc)
+{
+    c->pending = g_list_remove(c->pending, p);
+    if (c->ops.request_done) {
+        c->ops.request_done(c->ud, p->req_id, rc);
+    }
+    pending_free(p);
+}
+
+static void fail_all_pending(drv_cluster_t *c, int rc)
+{
+    while (c->pending) {
+        pending_finish(c, c->pending->data, rc);
+    }
+}
+
+static const drv_member_t *leader(const drv_cluster_t *c)
+{
+    if (c->phase != DRV_PHASE_ACTIVE || c->participants->len == 0) {
+        return NULL;
+    }
+    return &g_array_index(c->participants, drv_member_t, 0);
+}
+
+static bool i_am_leader(const drv_cluster_t *c)
+{
+    const drv_member_t *l = leader(c);
+
+    return l && member_cmp(l, &c->me) == 0;
+}
+
+/* votequorum's word counts only once it speaks of the ring CPG is in now. */
+static bool quorum_current(const drv_cluster_t *c)
+{
+    return c->have_ring && c->have_quorum && c->ring.nodeid == c->quorum_ring.nodeid
+           && c->ring.seq == c->quorum_ring.seq;
+}
+
+static void send_pending(drv_cluster_t *c)
+{
+    for (GList *l = c->pending; l; l = l->next) {
+        pending_t *p = l->data;
+        drv_cmd_t cmd = {p->type, p->name, p->value, p->flag};
+        size_t len = 0;
+
+        if (p->sent_round == c->round) {
+            continue;
+        }
+        p->sent_round = c->round;
+        {
+            uint8_t *buf = drv_wire_cmd(c->round, p->req_id, &cmd, &len);
+
+            send_buf(c, buf, len, "command");
+        }
+    }
+}
+
+/* Re-evaluate what this node should do now; called after every event. */
+static void evaluate(drv_cluster_t *c)
+{
+    if (c->phase != DRV_PHASE_ACTIVE) {
+        return;
+    }
+    /* The leader tells the group what votequorum says, once per value per round (rule Q1). */
+    if (i_am_leader(c) && quorum_current(c) && c->local_quorate != c->endorsed
+        && !(c->quorum_sent && c->quorum_sent_value == c->local_quorate)) {
+        size_t len = 0;
+
+        c->quorum_sent = true;
+        c->quorum_sent_value = c->local_quorate;
+        {
+            uint8_t *buf = drv_wire_quorum(c->round, c->local_quorate, &len);
+
+            send_buf(c, buf, len, "quorum");
+        }
+    }
+    if (c->endorsed) {
+        send_pending(c);
+    } else if (quorum_current(c) && !c->local_quorate) {
+        fail_all_pending(c, DRV_ERR_NOT_QUORATE);
+    }
+}
+
+drv_cluster_t *drv_cluster_new(uint32_t local_nodeid, uint32_t local_pid,
+                               const drv_cluster_ops_t *ops, void *ud, drv_state_t *loaded)
+{
+    drv_cluster_t *c = g_new0(drv_cluster_t, 1);
+
+    c->me.nodeid = local_nodeid;
+    c->me.pid = local_pid;
+    c->ops = *ops;
+    c->ud = ud;
+    c->st = loaded ? loaded : drv_state_new();
+    c->members = g_array_new(FALSE, FALSE, sizeof(drv_member_t));
+    c->participants = g_array_new(FALSE, FALSE, sizeof(drv_member_t));
+    c->summaries = g_array_new(FALSE, FALSE, sizeof(summary_t));
+    c->next_req = 1;
+    return c;
+}
+
+void drv_cluster_free(drv_cluster_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    g_list_free_full(c->pending, (GDestroyNotify)pending_free);
+    g_array_free(c->members, TRUE);
+    g_array_free(c->participants, TRUE);
+    g_array_free(c->summaries, TRUE);
+    drv_state_free(c->st);
+    g_free(c);
+}
+
+static void reset_round(drv_cluster_t *c)
+{
+    g_array_set_size(c->summaries, 0);
+    g_array_set_size(c->participants, 0);
+    c->closed = false;
+    c->state_sent = false;
+    c->close_sent = false;
+    c->sync_started = 0;
+    c->endorsed = false;
+    c->quorum_sent = false;
+    for (GList *l = c->pending; l; l = l->next) {
+        ((pending_t *)l->data)->sent_round = 0; /* rule C3: resend in the next round */
+    }
+}
+
+void drv_cluster_members(drv_cluster_t *c, const drv_member_t *members, size_t n)
+{
+    size_t len = 0;
+
+    g_array_set_size(c->members, 0);
+    g_array_append_vals(c->members, members, (guint)n);
+    g_array_sort(c->members, member_cmp_g);
+    if (!member_in(c->members, c->me)) {
+        drv_cluster_left(c);
+        return;
+    }
+    c->round = round_of(c->members);
+    c->phase = DRV_PHASE_SYNC;
+    reset_round(c);
+    qb_log(LOG_NOTICE, "cluster: membership changed (%u members), sync round %016" PRIx64,
+           c->members->len, c->round);
+    /* Rule S1: every member announces what it holds. */
+    {
+        uint8_t *buf = drv_wire_summary(c->round, c->st->epoch, c->st->seq, &len);
+
+        send_buf(c, buf, len, "summary");
+    }
+    notify(c);
+}
+
+void drv_cluster_totem_ring(drv_cluster_t *c, drv_ring_t ring)
+{
+    c->have_ring = true;
+    c->ring = ring;
+    evaluate(c);
+}
+
+void drv_cluster_quorum(drv_cluster_t *c, bool quorate, drv_ring_t ring)
+{
+    bool changed = !c->have_quorum || c->local_quorate != quorate;
+
+    c->have_quorum = true;
+    c->local_quorate = quorate;
+    c->quorum_ring = ring;
+    evaluate(c);
+    if (changed) {
+        notify(c);
+    }
+}
+
+void drv_cluster_left(drv_cluster_t *c)
+{
+    c->phase = DRV_PHASE_DOWN;
+    c->round = 0;
+    g_array_set_size(c->members, 0);
+    reset_round(c);
+    c->have_ring = false;
+    c->have_quorum = false;
+    fail_all_pending(c, DRV_ERR_NOT_CONNECTED);
+    notify(c);
+}
+
+/* Rule S2: the winner is the participant with the highest (epoch, seq); ties go to the
+ * lowest (nodeid, pid). */
+static void close_round(drv_cluster_t *c)
+{
+    const summary_t *best = NULL;
+
+    c->closed = true;
+    for (guint i = 0; i < c->summaries->len; i++) {
+        const summary_t *s = &g_array_index(c->summaries, summary_t, i);
+
+        g_array_append_val(c->participants, s->who);
+        if (best == NULL || s->epoch > best->epoch
+            || (s->epoch == best->epoch && s->seq > best->seq)
+            || (s->epoch == best->epoch && s->seq == best->seq
+                && member_cmp(&s->who, &best->who) < 0)) {
+            best = s;
+        }
+    }
+    g_array_sort(c->participants, member_cmp_g);
+    c->winner = best->who;
+    if (c->participants->len < c->members->len) {
+        qb_log(LOG_WARNING, "cluster: sync round %016" PRIx64 " closed with %u of %u members "
+               "(the others never sent a summary)", c->round, c->participants->len,
+               c->members->len);
+    }
+    if (member_cmp(&c->winner, &c->me) == 0 && !c->state_sent) {
+        size_t len = 0;
+
+        c->state_sent = true;
+        qb_log(LOG_INFO, "cluster: sending state epoch %" PRIu64 " seq %" PRIu64 " for round %016"
+               PRIx64, c->st->epoch, c->st->seq, c->round);
+        {
+            uint8_t *buf = drv_wire_state(c->round, c->st, &len);
+
+            send_buf(c, buf, len, "state");
+        }
+    }
+}
+
+static void on_summary(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
+{
+    summary_t s = {from, m->epoch, m->seq};
+
+    if (c->phase != DRV_PHASE_SYNC || c->closed) {
+        return;
+    }
+    for (guint i = 0; i < c->summaries->len; i++) {
+        if (member_cmp(&g_array_index(c->summaries, summary_t, i).who, &from) == 0) {
+            return; /* one summary per member per round */
+        }
+    }
+    g_array_append_val(c->summaries, s);
+    if (c->summaries->len == c->members->len) {
+        close_round(c);
+    }
+}
+
+static void on_close(drv_cluster_t *c, drv_member_t from)
+{
+    bool sender_participates = false;
+
+    if (c->phase != DRV_PHASE_SYNC || c->closed) {
+        return;
+    }
+    for (guint i = 0; i < c->summaries->len; i++) {
+        if (member_cmp(&g_array_index(c->summaries, summary_t, i).who, &from) == 0) {
+            sender_participates = true;
+        }
+    }
+    if (sender_participates) {
+        close_round(c);
+    }
+}
+
+static void on_state(drv_cluster_t *c, drv_member_t from, drv_msg_t *m)
+{
+    if (c->phase != DRV_PHASE_SYNC || !c->closed || member_cmp(&from, &c->winner) != 0) {
+        return;
+    }
+    /* Rule S3: everyone activates the winner's state, in the same place in the order. */
+    drv_state_free(c->st);
+    c->st = m->state;
+    m->state = NULL;
+    c->phase = DRV_PHASE_ACTIVE;
+    c->endorsed = false;
+    persist(c);
+    qb_log(LOG_NOTICE, "cluster: sync round %016" PRIx64 " active with %u members, state epoch %"
+           PRIu64 " seq %" PRIu64 " from node %u", c->round, c->participants->len, c->st->epoch,
+           c->st->seq, from.nodeid);
+    notify(c);
+}
+
+static void on_quorum(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
+{
+    const drv_member_t *l = leader(c);
+
+    if (l == NULL || member_cmp(l, &from) != 0 || m->quorate == c->endorsed) {
+        return;
+    }
+    c->endorsed = m->quorate;
+    if (m->quorate) {
+        /* Rule Q2: only a quorate round advances the epoch. */
+        c->st->epoch++;
+        persist(c);
+        qb_log(LOG_NOTICE, "cluster: partition is quorate; coordinator is node %u; epoch %" PRIu64,
+               l->nodeid, c->st->epoch);
+    } else {
+        qb_log(LOG_WARNING, "cluster: partition lost quorum; state is read-only");
+    }
+    notify(c);
+}
+
+static void apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
+{
+    switch (m->cmd_type) {
+    case DRV_CMD_NODE_STANDBY:
+    case DRV_CMD_NODE_MAINTENANCE: {
+        drv_node_admin_t a = drv_state_node_admin(c->st, m->cmd_name);
+
+        if (m->cmd_type == DRV_CMD_NODE_STANDBY) {
+            a.standby = m->cmd_flag;
+        } else {
+            a.maintenance = m->cmd_flag;
+        }
+        if (!a.standby && !a.maintenance) {
+            g_hash_table_remove(c->st->node_admin, m->cmd_name);
+        } else {
+            g_hash_table_insert(c->st->node_admin, g_strdup(m->cmd_name),
+                                g_memdup2(&a, sizeof(a)));
+        }
+        qb_log(LOG_NOTICE, "cluster: node %s is now %s", m->cmd_name, drv_node_admin_str(a));
+        break;
+    }
+    case DRV_CMD_SETTING_SET:
+        g_hash_table_insert(c->st->settings, g_strdup(m->cmd_name), g_strdup(m->cmd_value));
+        qb_log(LOG_NOTICE, "cluster: setting %s = %s", m->cmd_name, m->cmd_value);
+        break;
+    case DRV_CMD_SETTING_DEL:
+        g_hash_table_remove(c->st->settings, m->cmd_name);
+        qb_log(LOG_NOTICE, "cluster: setting %s removed", m->cmd_name);
+        break;
+    }
+    c->st->seq++;
+}
+
+static void on_cmd(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
+{
+    bool mine = member_cmp(&from, &c->me) == 0;
+
+    /* Rule C1: a command applies only in an active, endorsed round, from a participant. */
+    if (c->phase != DRV_PHASE_ACTIVE || !c->endorsed || !member_in(c->participants, from)) {
+        qb_log(LOG_INFO, "cluster: command from node %u dropped (round not active/quorate)",
+               from.nodeid);
+        return; /* if it was ours it stays pending and is resent (rule C3) */
+    }
+    apply_cmd(c, m);
+    persist(c);
+    if (mine) {
+        for (GList *l = c->pending; l; l = l->next) {
+            pending_t *p = l->data;
+
+            if (p->req_id == m->req_id) {
+                pending_finish(c, p, DRV_OK);
+                break;
+            }
+        }
+    }
+    notify(c);
+}
+
+void drv_cluster_deliver(drv_cluster_t *c, uint32_t nodeid, uint32_t pid, const void *buf,
+                         size_t len)
+{
+    drv_member_t from = {nodeid, pid};
+    drv_msg_t m;
+    const char *why = NULL;
+
+    if (drv_wire_decode(buf, len, &m, &why) != DRV_OK) {
+        qb_log(LOG_WARNING, "cluster: dropped a malformed message (%zu bytes) from node %u pid %u: %s",
+               len, nodeid, pid, why);
+        return;
+    }
+    if (c->phase == DRV_PHASE_DOWN || m.round != c->round || !member_in(c->members, from)) {
+        drv_msg_clear(&m);
+        return; /* for another round: stale by construction */
+    }
+    switch (m.type) {
+    case DRV_MSG_SUMMARY:
+        on_summary(c, from, &m);
+        break;
+    case DRV_MSG_CLOSE:
+        on_close(c, from);
+        break;
+    case DRV_MSG_STATE:
+        on_state(c, from, &m);
+        break;
+    case DRV_MSG_QUORUM:
+        on_quorum(c, from, &m);
+        break;
+    case DRV_MSG_CMD:
+        on_cmd(c, from, &m);
+        break;
+    }
+    drv_msg_clear(&m);
+    evaluate(c);
+}
+
+int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
+                       uint64_t timeout_ms, uint64_t *req_id)
+{
+    pending_t *p;
+    const char *why;
+
+    if (!drv_cmd_valid(cmd, &why)) {
+        qb_log(LOG_INFO, "cluster: request refused: %s", why);
+        return DRV_ERR_BAD_ARGS;
+    }
+    if (c->phase == DRV_PHASE_DOWN) {
+        return DRV_ERR_NOT_CONNECTED;
+    }
+    if (c->phase == DRV_PHASE_ACTIVE && !c->endorsed && quorum_current(c) && !c->local_quorate) {
+        return DRV_ERR_NOT_QUORATE;
+    }
+    p = g_new0(pending_t, 1);
+    p->req_id = c->next_req++;
+    p->type = cmd->type;
+    p->name = g_strdup(cmd->name);
+    p->value = g_strdup(cmd->type == DRV_CMD_SETTING_SET ? cmd->value : "");
+    p->flag = cmd->flag;
+    p->deadline = now_ms + timeout_ms;
+    c->pending = g_list_append(c->pending, p);
+    *req_id = p->req_id;
+    evaluate(c);
+    return DRV_OK;
+}
+
+void drv_cluster_tick(drv_cluster_t *c, uint64_t now_ms)
+{
+    GList *l = c->pending;
+
+    while (l) {
+        GList *next = l->next;
+        pending_t *p = l->data;
+
+        if (now_ms >= p->deadline) {
+            pending_finish(c, p, DRV_ERR_TIMEOUT);
+        }
+        l = next;
+    }
+    if (c->phase != DRV_PHASE_SYNC || c->closed) {
+        return;
+    }
+    if (c->sync_started == 0) {
+        c->sync_started = now_ms ? now_ms : 1;
+        return;
+    }
+    /* Rule S4: the lowest participant so far closes a round that some member never joined. */
+    if (now_ms - c->sync_started >= DRV_SYNC_CLOSE_MS && !c->close_sent
+        && c->summaries->len > 0) {
+        drv_member_t lowest = g_array_index(c->summaries, summary_t, 0).who;
+
+        for (guint i = 1; i < c->summaries->len; i++) {
+            const drv_member_t *w = &g_array_index(c->summaries, summary_t, i).who;
+
+            if (member_cmp(w, &lowest) < 0) {
+                lowest = *w;
+            }
+        }
+        if (member_cmp(&lowest, &c->me) == 0) {
+            size_t len = 0;
+
+            c->close_sent = true;
+            {
+                uint8_t *buf = drv_wire_close(c->round, &len);
+
+                send_buf(c, buf, len, "close");
+            }
+        }
+    }
+}
+
+void drv_cluster_get_view(const drv_cluster_t *c, drv_cluster_view_t *view)
+{
+    const drv_member_t *l = leader(c);
+    GArray *shown = c->phase == DRV_PHASE_ACTIVE ? c->participants : c->members;
+
+    memset(view, 0, sizeof(*view));
+    view->phase = c->phase;
+    view->quorate = c->phase == DRV_PHASE_ACTIVE && c->endorsed;
+    view->local_quorate = c->have_quorum && c->local_quorate;
+    view->coordinator = (view->quorate && l) ? l->nodeid : 0;
+    view->round = c->round;
+    view->n_members = shown->len;
+    view->members = (const drv_member_t *)shown->data;
+}
+
+const drv_state_t *drv_cluster_state(const drv_cluster_t *c)
+{
+    return c->st;
+}

@@ -1,0 +1,508 @@
+#include "config.h"
+
+#include <string.h>
+
+#include <glib.h>
+
+#include "drover/results.h"
+#include "wire.h"
+
+/* ---- CRC-32 (IEEE 802.3, reflected), table built on first use ---- */
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+
+        for (int k = 0; k < 8; k++) {
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc_update(uint32_t c, const uint8_t *p, size_t len)
+{
+    static gsize once = 0;
+
+    if (g_once_init_enter(&once)) {
+        crc_init();
+        g_once_init_leave(&once, 1);
+    }
+    for (size_t i = 0; i < len; i++) {
+        c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    }
+    return c;
+}
+
+uint32_t drv_crc32(const void *buf, size_t len)
+{
+    return crc_update(0xFFFFFFFFu, buf, len) ^ 0xFFFFFFFFu;
+}
+
+/* ---- writer ---- */
+
+static void put_u8(GByteArray *b, uint8_t v)
+{
+    g_byte_array_append(b, &v, 1);
+}
+
+static void put_u16(GByteArray *b, uint16_t v)
+{
+    uint8_t x[2] = {v & 0xFF, v >> 8};
+
+    g_byte_array_append(b, x, 2);
+}
+
+static void put_u32(GByteArray *b, uint32_t v)
+{
+    uint8_t x[4];
+
+    for (int i = 0; i < 4; i++) {
+        x[i] = (v >> (8 * i)) & 0xFF;
+    }
+    g_byte_array_append(b, x, 4);
+}
+
+static void put_u64(GByteArray *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_str(GByteArray *b, const char *s)
+{
+    size_t n = strlen(s);
+
+    g_assert(n <= DRV_WIRE_MAX_STR);
+    put_u16(b, (uint16_t)n);
+    g_byte_array_append(b, (const uint8_t *)s, (guint)n);
+}
+
+static void set_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (v >> (8 * i)) & 0xFF;
+    }
+}
+
+static GByteArray *begin(drv_msg_type_t type, uint64_t round)
+{
+    GByteArray *b = g_byte_array_sized_new(64);
+
+    put_u32(b, DRV_WIRE_MAGIC);
+    put_u16(b, DRV_WIRE_VERSION);
+    put_u16(b, (uint16_t)type);
+    put_u32(b, 0); /* length, set in finish() */
+    put_u32(b, 0); /* crc, set in finish() */
+    put_u64(b, round);
+    put_u64(b, 0);
+    return b;
+}
+
+static uint8_t *finish(GByteArray *b, size_t *len)
+{
+    g_assert(b->len <= DRV_WIRE_MAX_MSG);
+    set_u32(b->data + 8, b->len);
+    set_u32(b->data + 12, drv_crc32(b->data, b->len));
+    *len = b->len;
+    return g_byte_array_free(b, FALSE);
+}
+
+static gint cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Keys in sorted order so that equal states encode to equal bytes. */
+static GPtrArray *sorted_keys(GHashTable *h)
+{
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k;
+
+    g_hash_table_iter_init(&it, h);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        g_ptr_array_add(keys, k);
+    }
+    g_ptr_array_sort(keys, cmp_str);
+    return keys;
+}
+
+static void put_state(GByteArray *b, const drv_state_t *st)
+{
+    GPtrArray *keys;
+
+    put_u64(b, st->epoch);
+    put_u64(b, st->seq);
+    keys = sorted_keys(st->node_admin);
+    put_u32(b, keys->len);
+    for (guint i = 0; i < keys->len; i++) {
+        const drv_node_admin_t *a = g_hash_table_lookup(st->node_admin, keys->pdata[i]);
+
+        put_str(b, keys->pdata[i]);
+        put_u8(b, (a->standby ? 1 : 0) | (a->maintenance ? 2 : 0));
+    }
+    g_ptr_array_free(keys, TRUE);
+    keys = sorted_keys(st->settings);
+    put_u32(b, keys->len);
+    for (guint i = 0; i < keys->len; i++) {
+        put_str(b, keys->pdata[i]);
+        put_str(b, g_hash_table_lookup(st->settings, keys->pdata[i]));
+    }
+    g_ptr_array_free(keys, TRUE);
+}
+
+uint8_t *drv_wire_summary(uint64_t round, uint64_t epoch, uint64_t seq, size_t *len)
+{
+    GByteArray *b = begin(DRV_MSG_SUMMARY, round);
+
+    put_u64(b, epoch);
+    put_u64(b, seq);
+    return finish(b, len);
+}
+
+uint8_t *drv_wire_close(uint64_t round, size_t *len)
+{
+    return finish(begin(DRV_MSG_CLOSE, round), len);
+}
+
+uint8_t *drv_wire_state(uint64_t round, const drv_state_t *st, size_t *len)
+{
+    GByteArray *b = begin(DRV_MSG_STATE, round);
+
+    put_state(b, st);
+    return finish(b, len);
+}
+
+uint8_t *drv_wire_quorum(uint64_t round, bool quorate, size_t *len)
+{
+    GByteArray *b = begin(DRV_MSG_QUORUM, round);
+
+    put_u8(b, quorate ? 1 : 0);
+    return finish(b, len);
+}
+
+uint8_t *drv_wire_cmd(uint64_t round, uint64_t req_id, const drv_cmd_t *cmd, size_t *len)
+{
+    GByteArray *b = begin(DRV_MSG_CMD, round);
+
+    g_assert(drv_cmd_valid(cmd, NULL));
+    put_u64(b, req_id);
+    put_u16(b, (uint16_t)cmd->type);
+    put_u8(b, cmd->flag ? 1 : 0);
+    put_str(b, cmd->name);
+    put_str(b, cmd->type == DRV_CMD_SETTING_SET ? cmd->value : "");
+    return finish(b, len);
+}
+
+/* ---- validation ---- */
+
+static bool name_valid(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n > 0 && n <= max && g_utf8_validate(s, (gssize)n, NULL);
+}
+
+bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
+{
+    const char *dummy;
+
+    if (why == NULL) {
+        why = &dummy;
+    }
+    switch (cmd->type) {
+    case DRV_CMD_NODE_STANDBY:
+    case DRV_CMD_NODE_MAINTENANCE:
+        if (!name_valid(cmd->name, 255)) {
+            *why = "node name must be 1-255 bytes of UTF-8";
+            return false;
+        }
+        return true;
+    case DRV_CMD_SETTING_SET:
+        if (cmd->value == NULL || strlen(cmd->value) > DRV_WIRE_MAX_STR
+            || !g_utf8_validate(cmd->value, -1, NULL)) {
+            *why = "setting value must be at most 1024 bytes of UTF-8";
+            return false;
+        }
+        /* fall through */
+    case DRV_CMD_SETTING_DEL:
+        if (!name_valid(cmd->name, 255)) {
+            *why = "setting key must be 1-255 bytes of UTF-8";
+            return false;
+        }
+        return true;
+    }
+    *why = "unknown command type";
+    return false;
+}
+
+/* ---- reader ---- */
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t len, off;
+    const char *err;
+} reader_t;
+
+static bool need(reader_t *r, size_t n, const char *what)
+{
+    if (r->err) {
+        return false;
+    }
+    if (r->len - r->off < n) {
+        r->err = what;
+        return false;
+    }
+    return true;
+}
+
+static uint8_t get_u8(reader_t *r, const char *what)
+{
+    if (!need(r, 1, what)) {
+        return 0;
+    }
+    return r->p[r->off++];
+}
+
+static uint16_t get_u16(reader_t *r, const char *what)
+{
+    uint16_t v;
+
+    if (!need(r, 2, what)) {
+        return 0;
+    }
+    v = (uint16_t)(r->p[r->off] | (r->p[r->off + 1] << 8));
+    r->off += 2;
+    return v;
+}
+
+static uint32_t get_u32(reader_t *r, const char *what)
+{
+    uint32_t v = 0;
+
+    if (!need(r, 4, what)) {
+        return 0;
+    }
+    for (int i = 0; i < 4; i++) {
+        v |= (uint32_t)r->p[r->off + i] << (8 * i);
+    }
+    r->off += 4;
+    return v;
+}
+
+static uint64_t get_u64(reader_t *r, const char *what)
+{
+    uint64_t lo = get_u32(r, what);
+    uint64_t hi = get_u32(r, what);
+
+    return lo | (hi << 32);
+}
+
+/* Returns a g_malloc'd string or NULL (r->err set). EMPTY_OK allows "". */
+static char *get_str(reader_t *r, bool empty_ok, const char *what)
+{
+    uint16_t n = get_u16(r, what);
+    char *s;
+
+    if (r->err) {
+        return NULL;
+    }
+    if (n > DRV_WIRE_MAX_STR || (n == 0 && !empty_ok)) {
+        r->err = what;
+        return NULL;
+    }
+    if (!need(r, n, what)) {
+        return NULL;
+    }
+    if (memchr(r->p + r->off, 0, n) != NULL
+        || !g_utf8_validate((const char *)r->p + r->off, n, NULL)) {
+        r->err = what;
+        return NULL;
+    }
+    s = g_strndup((const char *)r->p + r->off, n);
+    r->off += n;
+    return s;
+}
+
+static drv_state_t *get_state(reader_t *r)
+{
+    drv_state_t *st = drv_state_new();
+    uint32_t n;
+
+    st->epoch = get_u64(r, "state: truncated epoch");
+    st->seq = get_u64(r, "state: truncated seq");
+    n = get_u32(r, "state: truncated node count");
+    if (!r->err && n > DRV_WIRE_MAX_ENTRIES) {
+        r->err = "state: too many nodes";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        char *name = get_str(r, false, "state: bad node name");
+        uint8_t flags = get_u8(r, "state: truncated node flags");
+        drv_node_admin_t *a;
+
+        if (r->err) {
+            g_free(name);
+            break;
+        }
+        if (flags & ~3u) {
+            r->err = "state: unknown node flags";
+        } else if (g_hash_table_contains(st->node_admin, name)) {
+            r->err = "state: duplicate node";
+        }
+        if (r->err) {
+            g_free(name);
+            break;
+        }
+        a = g_new0(drv_node_admin_t, 1);
+        a->standby = flags & 1;
+        a->maintenance = (flags & 2) != 0;
+        g_hash_table_insert(st->node_admin, name, a);
+    }
+    n = get_u32(r, "state: truncated settings count");
+    if (!r->err && n > DRV_WIRE_MAX_ENTRIES) {
+        r->err = "state: too many settings";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        char *k = get_str(r, false, "state: bad setting key");
+        char *v = get_str(r, true, "state: bad setting value");
+
+        if (!r->err && g_hash_table_contains(st->settings, k)) {
+            r->err = "state: duplicate setting";
+        }
+        if (r->err) {
+            g_free(k);
+            g_free(v);
+            break;
+        }
+        g_hash_table_insert(st->settings, k, v);
+    }
+    if (r->err) {
+        drv_state_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void drv_msg_clear(drv_msg_t *msg)
+{
+    g_free(msg->cmd_name);
+    g_free(msg->cmd_value);
+    drv_state_free(msg->state);
+    memset(msg, 0, sizeof(*msg));
+}
+
+int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **why)
+{
+    reader_t r = {buf, len, 0, NULL};
+    uint32_t magic, total, crc;
+    uint16_t version, type;
+    uint8_t tmp[DRV_WIRE_HDR_LEN];
+    uint32_t check;
+    const char *dummy;
+
+    if (why == NULL) {
+        why = &dummy;
+    }
+    memset(msg, 0, sizeof(*msg));
+    if (buf == NULL || len < DRV_WIRE_HDR_LEN) {
+        *why = "shorter than the header";
+        return DRV_ERR_BAD_MESSAGE;
+    }
+    if (len > DRV_WIRE_MAX_MSG) {
+        *why = "oversized";
+        return DRV_ERR_BAD_MESSAGE;
+    }
+    magic = get_u32(&r, "");
+    version = get_u16(&r, "");
+    type = get_u16(&r, "");
+    total = get_u32(&r, "");
+    crc = get_u32(&r, "");
+    msg->round = get_u64(&r, "");
+    (void)get_u64(&r, "");
+    if (magic != DRV_WIRE_MAGIC) {
+        *why = "bad magic";
+        return DRV_ERR_BAD_MESSAGE;
+    }
+    if (version != DRV_WIRE_VERSION) {
+        *why = "unsupported version";
+        return DRV_ERR_BAD_MESSAGE;
+    }
+    if (total != len) {
+        *why = "length field does not match the message size";
+        return DRV_ERR_BAD_MESSAGE;
+    }
+    /* CRC over the message with the crc field zeroed: header copy + body. */
+    memcpy(tmp, buf, DRV_WIRE_HDR_LEN);
+    memset(tmp + 12, 0, 4);
+    check = crc_update(0xFFFFFFFFu, tmp, DRV_WIRE_HDR_LEN);
+    check = crc_update(check, (const uint8_t *)buf + DRV_WIRE_HDR_LEN, len - DRV_WIRE_HDR_LEN);
+    check ^= 0xFFFFFFFFu;
+    if (check != crc) {
+        *why = "checksum mismatch";
+        return DRV_ERR_BAD_MESSAGE;
+    }
+
+    msg->type = type;
+    switch (type) {
+    case DRV_MSG_SUMMARY:
+        msg->epoch = get_u64(&r, "summary: truncated");
+        msg->seq = get_u64(&r, "summary: truncated");
+        break;
+    case DRV_MSG_CLOSE:
+        break;
+    case DRV_MSG_STATE:
+        msg->state = get_state(&r);
+        break;
+    case DRV_MSG_QUORUM: {
+        uint8_t q = get_u8(&r, "quorum: truncated");
+
+        if (!r.err && q > 1) {
+            r.err = "quorum: flag out of range";
+        }
+        msg->quorate = q == 1;
+        break;
+    }
+    case DRV_MSG_CMD: {
+        uint8_t flag;
+        drv_cmd_t cmd;
+
+        msg->req_id = get_u64(&r, "cmd: truncated request id");
+        msg->cmd_type = get_u16(&r, "cmd: truncated type");
+        flag = get_u8(&r, "cmd: truncated flag");
+        msg->cmd_name = get_str(&r, false, "cmd: bad name");
+        msg->cmd_value = get_str(&r, true, "cmd: bad value");
+        if (r.err) {
+            break;
+        }
+        if (flag > 1) {
+            r.err = "cmd: flag out of range";
+            break;
+        }
+        msg->cmd_flag = flag == 1;
+        cmd = (drv_cmd_t){msg->cmd_type, msg->cmd_name, msg->cmd_value, msg->cmd_flag};
+        if (!drv_cmd_valid(&cmd, &r.err)) {
+            break;
+        }
+        if (msg->cmd_type != DRV_CMD_SETTING_SET && msg->cmd_value[0] != '\0') {
+            r.err = "cmd: value given for a command that takes none";
+        }
+        break;
+    }
+    default:
+        r.err = "unknown message type";
+        break;
+    }
+    if (!r.err && r.off != r.len) {
+        r.err = "trailing bytes after the body";
+    }
+    if (r.err) {
+        *why = r.err;
+        drv_msg_clear(msg);
+        return DRV_ERR_BAD_MESSAGE;
+    }
+    return DRV_OK;
+}
