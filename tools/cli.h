@@ -1,0 +1,54 @@
+/* The drover CLI's internals (not installed): argument parsing (a pure function, unit-tested),
+ * the IPC client and the text output. */
+#ifndef DRV_CLI_H
+#define DRV_CLI_H
+
+#include <stdbool.h>
+#include <json-glib/json-glib.h>
+
+#define DRV_CLI_DEFAULT_IPC "drover"
+#define DRV_CLI_DEFAULT_TIMEOUT_S 10
+
+typedef enum drv_cli_cmd {
+    DRV_CLI_NONE = 0,
+    DRV_CLI_HELP,
+    DRV_CLI_VERSION,
+    DRV_CLI_STATUS,
+    DRV_CLI_NODE_LIST,
+    DRV_CLI_NODE_SET,
+    DRV_CLI_SIMULATE,
+} drv_cli_cmd_t;
+
+typedef enum drv_cli_output { DRV_CLI_OUT_TEXT = 0, DRV_CLI_OUT_JSON } drv_cli_output_t;
+
+typedef struct drv_cli_args {
+    drv_cli_cmd_t cmd;
+    drv_cli_output_t output;
+    unsigned int timeout_s;  /* --timeout; 0 = not given (the default applies) */
+    char *ipc_name;          /* --ipc-name, NULL = DRV_CLI_DEFAULT_IPC */
+    /* node standby|online|maintenance|ready [NODE] */
+    const char *attr;        /* "standby" or "maintenance" (static string) */
+    bool value;
+    char *node;              /* NULL = the local node */
+    /* simulate: the remaining arguments, argv-style, sub[0] = "simulate" */
+    int sub_argc;
+    char **sub_argv;         /* NULL-terminated, owned */
+} drv_cli_args_t;
+
+/* Parse ARGV into OUT. Pure: no I/O, no exit. Returns 0, or DRV_ERR_BAD_ARGS with *ERR set
+ * (free with g_free). OUT is always safe to pass to drv_cli_args_clear. */
+int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err);
+void drv_cli_args_clear(drv_cli_args_t *a);
+const char *drv_cli_usage(void);
+
+/* cli_client.c: one request/reply exchange with droverd. Returns 0 and *REPLY (the parsed
+ * object, also set when droverd answered with an error), or a DRV_ERR_* code with *ERR. */
+int drv_cli_request(const char *ipc_name, JsonNode *request, unsigned int timeout_ms,
+                    JsonNode **reply, char **err);
+
+/* cli_output.c */
+void drv_cli_print_status(JsonObject *status);
+void drv_cli_print_nodes(JsonObject *reply);
+void drv_cli_print_json(JsonNode *node);
+
+#endif
