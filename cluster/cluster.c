@@ -90,23 +90,9 @@ static bool member_in(GArray *arr, drv_member_t m)
     return false;
 }
 
-/* FNV-1a over the sorted (nodeid, pid) list. Under extended virtual synchrony a message sent
- * for an earlier configuration is never delivered after a later one with the same list (a
- * restarted daemon has a new pid; a totem ring change flushes the old ring first). */
 static uint64_t round_of(GArray *members)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (guint i = 0; i < members->len; i++) {
-        const drv_member_t *m = &g_array_index(members, drv_member_t, i);
-        uint32_t v[2] = {m->nodeid, m->pid};
-        const uint8_t *p = (const uint8_t *)v;
-
-        for (size_t k = 0; k < sizeof(v); k++) {
-            h = (h ^ p[k]) * 0x100000001b3ull;
-        }
-    }
-    return h ? h : 1; /* 0 means "no round" */
+    return drv_wire_round_id((const drv_member_t *)members->data, members->len);
 }
 
 static void send_buf(drv_cluster_t *c, uint8_t *buf, size_t len, const char *what)

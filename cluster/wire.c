@@ -506,3 +506,21 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
     }
     return DRV_OK;
 }
+
+/* FNV-1a over the sorted (nodeid, pid) list. Under extended virtual synchrony a message sent
+ * for an earlier configuration is never delivered after a later one with the same list (a
+ * restarted daemon has a new pid; a totem ring change flushes the old ring first). */
+uint64_t drv_wire_round_id(const drv_member_t *sorted, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v[2] = {sorted[i].nodeid, sorted[i].pid};
+        const uint8_t *p = (const uint8_t *)v;
+
+        for (size_t k = 0; k < sizeof(v); k++) {
+            h = (h ^ p[k]) * 0x100000001b3ull;
+        }
+    }
+    return h ? h : 1; /* 0 means "no round" */
+}

@@ -64,4 +64,7 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why);
 
 uint32_t drv_crc32(const void *buf, size_t len);
 
+/* The round identifier of a membership: SORTED by (nodeid, pid). Never 0. */
+uint64_t drv_wire_round_id(const drv_member_t *sorted, size_t n);
+
 #endif

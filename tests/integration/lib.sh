@@ -1,0 +1,86 @@
+# Shared helpers for the integration tests (sourced). Every wait polls a condition with a
+# deadline; nothing sleeps in place of synchronisation.
+
+: "${DROVER_BUILDDIR:?run through make check (DROVER_BUILDDIR unset)}"
+: "${DROVER_SRCDIR:?run through make check (DROVER_SRCDIR unset)}"
+SB="$DROVER_SRCDIR/tests/sandbox/drover-sandbox"
+DROVERD="$DROVER_BUILDDIR/agent/droverd"
+DROVER="$DROVER_BUILDDIR/tools/drover"
+INJECT="$DROVER_BUILDDIR/tests/integration/cpg-inject"
+export DROVER_SANDBOX_DIR="${DROVER_SANDBOX_DIR:-/tmp/drover-sandbox}"
+
+skip() {
+    echo "SKIP: $*" >&2
+    exit 77
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+pass() {
+    echo "ok - $*"
+}
+
+require_sandbox_prereqs() {
+    [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, cgroups, corosync)"
+    for t in corosync corosync-quorumtool ip nft nsenter unshare python3; do
+        command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
+    done
+    [ -x "$DROVERD" ] && [ -x "$DROVER" ] || fail "build droverd and drover first"
+}
+
+ms() {
+    date +%s%3N
+}
+
+# wait_until SECONDS DESCRIPTION CMD...: poll CMD every 50 ms until it succeeds.
+wait_until() {
+    local secs=$1 desc=$2
+    shift 2
+    local deadline=$(($(ms) + secs * 1000))
+    while ! "$@" >/dev/null 2>&1; do
+        if [ "$(ms)" -ge "$deadline" ]; then
+            fail "timed out after ${secs}s waiting for: $desc"
+        fi
+        sleep 0.05 # poll interval of a condition wait, not a synchronisation sleep
+    done
+}
+
+# status_json NODE: drover status of NODE, as JSON, on stdout.
+status_json() {
+    "$SB" drover "$1" --output-as json status
+}
+
+# jq_node NODE PYEXPR: evaluate a Python expression over NODE's status (bound to d);
+# exits non-zero when it is false or the status cannot be read.
+jq_node() {
+    local js
+    js=$(status_json "$1") || return 1
+    python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+def node(name):
+    return next(n for n in d["nodes"] if n["name"] == name)
+r = eval(sys.argv[2])
+if isinstance(r, bool):
+    sys.exit(0 if r else 1)
+print(r)
+' "$js" "$2"
+}
+
+# get NODE PYEXPR: print the value of an expression over NODE's status.
+get() {
+    jq_node "$1" "$2"
+}
+
+# cli NODE ARGS...: run the CLI in NODE, leaving its exit code in $rc and output in $out.
+cli() {
+    local node=$1
+    shift
+    set +e
+    out=$("$SB" drover "$node" "$@" 2>&1)
+    rc=$?
+    set -e
+}
