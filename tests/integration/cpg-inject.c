@@ -2,9 +2,9 @@
  *
  * Used by the integration tests to check that droverd drops malformed, truncated, oversized,
  * wrong-version and forged messages without crashing or changing its state. It stays a silent
- * member (it never sends a summary), so droverd must close the sync cur_round without it (rule S4
- * in docs/replication.md); once droverd's STATE for the cur_round is seen, it sends well-formed
- * forgeries for that cur_round (a command, a STATE with a huge epoch, a QUORUM withdrawal) that
+ * member (it never sends a summary), so droverd must close the sync round without it (rule S4
+ * in docs/replication.md); once droverd's STATE for the round is seen, it sends well-formed
+ * forgeries for that round (a command, a STATE with a huge epoch, a QUORUM withdrawal) that
  * only a participant may send, and waits for them to loop back.
  *
  * usage: cpg-inject [--group NAME]
@@ -41,7 +41,7 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid
     if (nodeid == my_nodeid && pid == (uint32_t)getpid()) {
         delivered_own++;
     } else if (drv_wire_decode(msg, len, &m, NULL) == 0) {
-        if (m.type == DRV_MSG_STATE && m.cur_round == cur_round) {
+        if (m.type == DRV_MSG_STATE && m.round == cur_round) {
             activated = true;
         }
         drv_msg_clear(&m);
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 
         inject(h, q, len, "forged quorum withdrawal");
         b = drv_wire_cmd(cur_round, 1, &cmd, &len);
-        inject(h, b, len, "forged command for the current cur_round");
+        inject(h, b, len, "forged command for the current round");
         st->epoch = 1u << 30;
         st->seq = 1u << 30;
         g_hash_table_insert(st->settings, g_strdup("hijacked"), g_strdup("yes"));
