@@ -63,7 +63,7 @@ static void ops_view_changed(void *ud)
     }
     drv_cluster_get_view(a->cluster, &v);
     if (v.phase != old->phase) {
-        qb_log(LOG_NOTICE, "Cluster phase: %s -> %s (round %" PRIu64 ")",
+        qb_log(LOG_NOTICE, "Cluster phase: %s -> %s (round %016" PRIx64 ")",
                drv_phase_str(old->phase), drv_phase_str(v.phase), v.round);
     }
     if (v.quorate != old->quorate) {
