@@ -24,6 +24,7 @@ pass() {
 }
 
 require_sandbox_prereqs() {
+    [ "${DROVER_INTEGRATION:-1}" != 0 ] || skip "DROVER_INTEGRATION=0"
     [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, cgroups, corosync)"
     for t in corosync corosync-quorumtool ip nft nsenter unshare python3; do
         command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
