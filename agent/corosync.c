@@ -545,6 +545,7 @@ static void cs_teardown(drv_cs_t *cs, bool leave)
     cs->have_vq_ring = false;
     cs->info.connected = false;
     cs->info.vq_quorate = false;
+    cs->info.expected_votes = cs->info.total_votes = cs->info.quorum = 0;
     if (was_connected && cs->agent->cluster != NULL) {
         drv_cluster_left(cs->agent->cluster);
     }
