@@ -23,6 +23,7 @@ void drv__assign(drv_ctx_t *c, int v, int n)
     const drv_policy_vm_t *vm = &c->in->vms[v];
     g_assert(c->place[v] < 0);
     c->place[v] = n;
+    c->n_changes++;
     c->ucpu[n] += vm->cpu;
     c->umem[n] += vm->memory_mib;
     c->pos[v] = (int)c->on[n]->len;
@@ -349,16 +350,15 @@ static bool evacuate_red(drv_ctx_t *c)
                 continue;
             if (k->evacuation_budget > 0 && c->evac_used >= k->evacuation_budget)
                 return changed;
-            drv__unassign(c, v);
             int t = drv__choose(c, v, "health evacuation: current node is red");
             if (t < 0) {
-                drv__assign(c, v, n);
                 if (v == c->explain_vm)
                     drv__capture(c, v, n, "health evacuation: current node is red",
                                  g_strdup_printf("no other node can take it; it stays on %s",
                                                  c->in->nodes[n].name));
                 continue;
             }
+            drv__unassign(c, v);
             drv__assign(c, v, t);
             c->evac_used++;
             changed = true;
@@ -384,10 +384,10 @@ int drv__ctx_run(drv_ctx_t *c, const drv_policy_input_t *in, int explain_vm)
         if (i >= 0 && st == DRV_NODE_MAINTENANCE) {
             c->vs[v] = DRV_VS_UNMANAGED;
             drv__assign(c, v, i);
-        } else if (i >= 0 && st == DRV_NODE_FAILED && !k->fencing) {
-            c->vs[v] = DRV_VS_STUCK;
         } else if (!vm->want_started) {
             c->vs[v] = DRV_VS_NONE;
+        } else if (i >= 0 && st == DRV_NODE_FAILED && !k->fencing) {
+            c->vs[v] = DRV_VS_STUCK;
         } else {
             c->vs[v] = DRV_VS_PENDING;
         }
@@ -414,25 +414,19 @@ int drv__ctx_run(drv_ctx_t *c, const drv_policy_input_t *in, int explain_vm)
     /* optimisation rounds: each step only improves, so this reaches a fixpoint that a
      * re-plan of the result reproduces (no ping-pong) */
     for (int round = 0; round < DRV_MAX_ROUNDS; round++) {
-        bool changed = false;
-        for (int p = 0; p < 3; p++) {
+        uint64_t before = c->n_changes;
+        balance_init(c); /* SPREAD's mean follows the VMs placed so far */
+        for (int p = 0; p < 3; p++)
             g_array_set_size(bucket[p], 0);
-        }
         for (int v = 0; v < c->nv; v++)
             if (c->vs[v] == DRV_VS_PENDING)
                 g_array_append_val(bucket[in->vms[v].priority], v);
-        size_t before = 0, after = 0;
-        for (int p = 0; p < 3; p++)
-            before += bucket[p]->len;
-        place_queue(c, bucket, false);
-        for (int v = 0; v < c->nv; v++)
-            after += c->vs[v] == DRV_VS_PENDING;
-        changed |= after != before;
-        changed |= evacuate_red(c);
-        changed |= drv__relocate(c);
+        place_queue(c, bucket, true);
+        evacuate_red(c);
+        drv__relocate(c);
         if (c->balancing)
-            changed |= drv__balance(c);
-        if (!changed)
+            drv__balance(c);
+        if (c->n_changes == before)
             break;
     }
     for (int p = 0; p < 3; p++)

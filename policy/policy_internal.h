@@ -54,6 +54,7 @@ typedef struct {
     int goal;      /* balance goal, permille: threshold - hysteresis */
     int trigger;   /* balance trigger, permille */
     int evac_used;
+    uint64_t n_changes; /* assignments made: change detection between rounds */
     /* explanation capture */
     int explain_vm;
     drv_policy_score_t *ex_scores; /* nn entries, or NULL */
