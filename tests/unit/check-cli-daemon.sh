@@ -1,0 +1,108 @@
+#!/bin/sh
+# droverd + drover end to end without corosync: droverd runs in a private network namespace
+# (so no corosync is reachable and its abstract IPC socket is private), retries corosync on
+# its back-off timer, and still answers the CLI. Checks the CLI's exit codes and JSON output,
+# permission refusal, and a clean SIGTERM exit. Needs root (unshare -n); skipped otherwise.
+set -u
+: "${DROVER_BUILDDIR:?run through make check}"
+DROVERD="$DROVER_BUILDDIR/agent/droverd"
+DROVER="$DROVER_BUILDDIR/tools/drover"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: needs root for a private network namespace (unshare -n)" >&2
+    exit 77
+fi
+if [ "${DRV_IN_NS:-}" != 1 ]; then
+    command -v unshare >/dev/null 2>&1 || { echo "SKIP: unshare not installed" >&2; exit 77; }
+    DRV_IN_NS=1 exec unshare -n "$0" "$@"
+fi
+
+failures=0
+passes=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/drv-cli-XXXXXX")
+dpid=
+cleanup() {
+    [ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ok() { passes=$((passes + 1)); echo "ok - $*"; }
+bad() { failures=$((failures + 1)); echo "not ok - $*"; }
+
+# expect CODE DESCRIPTION CMD...: run CMD, compare its exit code.
+expect() {
+    want=$1 desc=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" = "$want" ]; then ok "$desc (exit $got)"; else
+        bad "$desc: exit $got, want $want; stderr: $(cat "$tmp/err")"; fi
+}
+
+cat >"$tmp/drover.conf" <<EOC
+[daemon]
+state_dir = $tmp/state
+ipc_name = drv-test-$$
+cpg_group = drv-test-$$
+request_timeout_ms = 1000
+[logging]
+to_syslog = false
+logfile = $tmp/droverd.log
+debug = true
+EOC
+printf '[daemon]\nbogus = 1\n' >"$tmp/bad.conf"
+
+expect 2 "droverd refuses an unknown key" "$DROVERD" -f -c "$tmp/bad.conf"
+grep -q "bad.conf: \[daemon\] bogus" "$tmp/err" && ok "config error names file, group and key" ||
+    bad "config error message: $(cat "$tmp/err")"
+expect 3 "CLI without droverd: not running" "$DROVER" --ipc-name "drv-test-$$" status
+
+"$DROVERD" -f -c "$tmp/drover.conf" &
+dpid=$!
+i=0
+until "$DROVER" --ipc-name "drv-test-$$" status >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || { bad "droverd did not answer within 10 s"; exit 1; }
+    sleep 0.1 # poll for the daemon's socket
+done
+D="$DROVER --ipc-name drv-test-$$"
+
+expect 0 "status without corosync" $D status
+grep -q "NOT CONNECTED" "$tmp/out" && ok "status says corosync is not connected" ||
+    bad "status text: $(cat "$tmp/out")"
+expect 0 "status as JSON" $D --output-as json status
+grep -q '"corosync_connected" : false' "$tmp/out" && ok "JSON status has corosync_connected" ||
+    bad "JSON status: $(cat "$tmp/out")"
+expect 0 "node list" $D node list
+expect 5 "standby of a node not in the nodelist" $D node standby ghost
+grep -q "unknown node" "$tmp/err" && ok "unknown node message" || bad "stderr: $(cat "$tmp/err")"
+expect 5 "JSON error reply" $D --output-as json node standby ghost
+grep -q '"rc" : -1004' "$tmp/out" && ok "JSON error carries rc" || bad "stdout: $(cat "$tmp/out")"
+expect 1 "standby of the local node while corosync is away" $D node standby
+expect 2 "bad arguments" $D node frobnicate
+expect 2 "bad --output-as" $D --output-as yaml status
+if command -v setpriv >/dev/null 2>&1 && ! getent group haclient >/dev/null 2>&1; then
+    expect 7 "nobody is refused" setpriv --reuid=65534 --regid=65534 --clear-groups $D status
+fi
+kill -USR1 "$dpid"
+i=0
+until ls "$tmp/state"/droverd-blackbox-* >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || break
+    sleep 0.1 # the dump is written by the daemon's loop
+done
+ls "$tmp/state"/droverd-blackbox-* >/dev/null 2>&1 && ok "SIGUSR1 dumps the blackbox" ||
+    bad "no blackbox dump after SIGUSR1"
+grep -q "Corosync not available" "$tmp/droverd.log" && ok "corosync absence logged" ||
+    bad "no 'Corosync not available' in the log"
+
+kill -TERM "$dpid"
+wait "$dpid"
+rc=$?
+dpid=
+[ "$rc" = 0 ] && ok "SIGTERM: clean exit" || bad "SIGTERM: exit $rc"
+expect 3 "CLI after droverd stopped" $D status
+
+echo "$passes passed, $failures failed"
+[ "$failures" = 0 ]
