@@ -92,6 +92,9 @@ int drv_cs_send(drv_cs_t *cs, const void *buf, size_t len);
 const drv_cs_info_t *drv_cs_info(const drv_cs_t *cs);
 const drv_nodeinfo_t *drv_cs_node_by_name(const drv_cs_t *cs, const char *name);
 const char *drv_cs_node_name(const drv_cs_t *cs, uint32_t nodeid);
+/* For the unit tests only (send queue without a corosync). */
+void drv_cs__set_connected(drv_cs_t *cs, bool connected);
+size_t drv_cs__queued(const drv_cs_t *cs);
 
 /* ipc.c */
 drv_ipc_t *drv_ipc_new(drv_agent_t *a);

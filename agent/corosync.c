@@ -670,6 +670,16 @@ static gboolean retry_cb(gpointer ud)
     return FALSE;
 }
 
+void drv_cs__set_connected(drv_cs_t *cs, bool connected)
+{
+    cs->info.connected = connected;
+}
+
+size_t drv_cs__queued(const drv_cs_t *cs)
+{
+    return cs->sendq.length;
+}
+
 drv_cs_t *drv_cs_new(drv_agent_t *a)
 {
     drv_cs_t *cs = g_new0(drv_cs_t, 1);
