@@ -62,6 +62,10 @@ int drv_policy_explain(const drv_policy_input_t *in, int vm, drv_policy_explain_
     drv__ctx_run(&c, in, vm);
     if (!c.ex_scores || c.ex_winner != c.place[vm])
         explain_final(&c, vm);
+    if (c.place[vm] < 0 && c.vs[vm] == DRV_VS_PENDING) {
+        g_free(c.ex_why);
+        c.ex_why = drv__unplaced_reason(&c, vm);
+    }
     drv_policy_explain_t *ex = g_new0(drv_policy_explain_t, 1);
     ex->vm = vm;
     ex->winner = c.place[vm];

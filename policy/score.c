@@ -172,6 +172,11 @@ void drv__capture(drv_ctx_t *c, int v, int winner, const char *decision, char *w
         drv__score(c, v, n, &c->ex_scores[n]);
         c->ex_scores[n].feasible = e == DRV_EXC_NONE;
         c->ex_scores[n].excluded = drv__exc_str(c, v, n, e, other);
+        if (e == DRV_EXC_NONE && !drv__node_hostable(c, n) && n != winner) {
+            /* its own red node: feasible to stay, but it is being evacuated */
+            c->ex_scores[n].feasible = false;
+            c->ex_scores[n].excluded = drv__exc_str(c, v, n, DRV_EXC_RED, -1);
+        }
     }
     g_free(c->ex_decision);
     g_free(c->ex_why);
