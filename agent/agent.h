@@ -18,12 +18,12 @@
 #define DRV_DEFAULT_CONFIG "/etc/drover/drover.conf"
 
 typedef struct drv_agent_config {
-    char *path;       /* the file read, NULL when defaults were used */
-    char *state_dir;  /* [daemon] state_dir */
-    char *cpg_group;  /* [daemon] cpg_group */
-    char *ipc_name;   /* [daemon] ipc_name */
+    char *path;      /* the file read, NULL when defaults were used */
+    char *state_dir; /* [daemon] state_dir */
+    char *cpg_group; /* [daemon] cpg_group */
+    char *ipc_name;  /* [daemon] ipc_name */
     guint request_timeout_ms;
-    char *logfile;    /* [logging] logfile, NULL = none */
+    char *logfile; /* [logging] logfile, NULL = none */
     bool to_stderr;
     bool to_syslog;
     bool debug;
@@ -59,7 +59,7 @@ typedef struct drv_cs_info {
     uint32_t expected_votes; /* votequorum_getinfo */
     uint32_t total_votes;
     uint32_t quorum;
-    GPtrArray *nodes;        /* drv_nodeinfo_t *, sorted by id; last known nodelist */
+    GPtrArray *nodes; /* drv_nodeinfo_t *, sorted by id; last known nodelist */
 } drv_cs_info_t;
 
 typedef struct drv_cs drv_cs_t;
@@ -68,10 +68,10 @@ typedef struct drv_agent drv_agent_t;
 
 struct drv_agent {
     drv_agent_config_t cfg;
-    char *state_path;        /* STATE_DIR/state.bin */
+    char *state_path; /* STATE_DIR/state.bin */
     GMainLoop *loop;
-    drv_cluster_t *cluster;  /* created at the first corosync connection (needs the nodeid) */
-    drv_state_t *loaded;     /* state read at start, handed to the core when it is created */
+    drv_cluster_t *cluster; /* created at the first corosync connection (needs the nodeid) */
+    drv_state_t *loaded;    /* state read at start, handed to the core when it is created */
     drv_cs_t *cs;
     drv_ipc_t *ipc;
     drv_cluster_view_t last_view; /* what was last logged (members pointer not kept) */
@@ -85,8 +85,8 @@ uint64_t drv_agent_now_ms(void);
 
 /* corosync.c */
 drv_cs_t *drv_cs_new(drv_agent_t *a);
-void drv_cs_start(drv_cs_t *cs);   /* first connection attempt; retries on a back-off timer */
-void drv_cs_stop(drv_cs_t *cs);    /* leave the group, finalize, stop timers */
+void drv_cs_start(drv_cs_t *cs); /* first connection attempt; retries on a back-off timer */
+void drv_cs_stop(drv_cs_t *cs);  /* leave the group, finalize, stop timers */
 void drv_cs_free(drv_cs_t *cs);
 int drv_cs_send(drv_cs_t *cs, const void *buf, size_t len);
 const drv_cs_info_t *drv_cs_info(const drv_cs_t *cs);

@@ -76,8 +76,7 @@ static bool known_group(const char *group)
 }
 
 /* Parse one value into CFG; on failure set *ERR (without the file/group/key prefix). */
-static bool parse_value(drv_agent_config_t *cfg, GKeyFile *kf, const key_spec_t *spec,
-                        char **err)
+static bool parse_value(drv_agent_config_t *cfg, GKeyFile *kf, const key_spec_t *spec, char **err)
 {
     g_autoptr(GError) gerr = NULL;
     char *field = (char *)cfg + spec->offset;
@@ -111,8 +110,7 @@ static bool parse_value(drv_agent_config_t *cfg, GKeyFile *kf, const key_spec_t 
         gboolean b = g_key_file_get_boolean(kf, spec->group, spec->key, &gerr);
         if (gerr != NULL) {
             g_autofree char *raw = g_key_file_get_value(kf, spec->group, spec->key, NULL);
-            *err = g_strdup_printf("'%s' is not a boolean (use true or false)",
-                                   raw ? raw : "");
+            *err = g_strdup_printf("'%s' is not a boolean (use true or false)", raw ? raw : "");
             return false;
         }
         *(bool *)field = b;
@@ -125,8 +123,7 @@ static bool parse_value(drv_agent_config_t *cfg, GKeyFile *kf, const key_spec_t 
             g_strstrip(raw);
         }
         if (raw == NULL || !g_ascii_string_to_unsigned(raw, 10, 1, 3600000, &v, NULL)) {
-            *err = g_strdup_printf("'%s' is not an integer between 1 and 3600000",
-                                   raw ? raw : "");
+            *err = g_strdup_printf("'%s' is not an integer between 1 and 3600000", raw ? raw : "");
             return false;
         }
         *(guint *)field = (guint)v;

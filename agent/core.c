@@ -29,11 +29,10 @@ static int ops_persist(void *ud, const drv_state_t *st)
     int rc = drv_state_save(a->state_path, st);
 
     if (rc != 0) {
-        qb_log(LOG_ERR, "Cannot save the cluster state to %s: %s", a->state_path,
-               drv_strerror(rc));
+        qb_log(LOG_ERR, "Cannot save the cluster state to %s: %s", a->state_path, drv_strerror(rc));
     } else {
-        qb_log(LOG_DEBUG, "State saved to %s (epoch %" PRIu64 ", seq %" PRIu64 ")",
-               a->state_path, st->epoch, st->seq);
+        qb_log(LOG_DEBUG, "State saved to %s (epoch %" PRIu64 ", seq %" PRIu64 ")", a->state_path,
+               st->epoch, st->seq);
     }
     return rc;
 }
@@ -74,8 +73,8 @@ static void ops_view_changed(void *ud)
         if (v.coordinator == 0) {
             qb_log(LOG_NOTICE, "No coordinator");
         } else {
-            qb_log(LOG_NOTICE, "Coordinator is now %s (%" PRIu32 ")",
-                   node_label(a, v.coordinator), v.coordinator);
+            qb_log(LOG_NOTICE, "Coordinator is now %s (%" PRIu32 ")", node_label(a, v.coordinator),
+                   v.coordinator);
         }
     }
     if (v.n_members != old->n_members) {
@@ -99,4 +98,3 @@ const drv_cluster_ops_t drv_agent_cluster_ops = {
     .request_done = ops_request_done,
     .view_changed = ops_view_changed,
 };
-

@@ -44,6 +44,7 @@ struct drv_cs {
 
     votequorum_ring_id_t vq_ring; /* ring of the latest votequorum nodelist notification */
     bool have_vq_ring;
+    bool quorum_deferred; /* a quorum verdict arrived before any ring id */
 
     mainloop_timer_t *retry_timer;
     guint retry_ms;
@@ -156,8 +157,7 @@ static int cs_load_nodelist(drv_cs_t *cs)
         uint32_t id = 0;
         char *s = NULL;
 
-        if (sscanf(key, "nodelist.node.%u.%255s", &idx, leaf) != 2 ||
-            strcmp(leaf, "nodeid") != 0) {
+        if (sscanf(key, "nodelist.node.%u.%255s", &idx, leaf) != 2 || strcmp(leaf, "nodeid") != 0) {
             continue;
         }
         if (cmap_get_uint32(cs->cmap, key, &id) != CS_OK || id == 0 ||
@@ -213,29 +213,36 @@ static void cs_refresh_votes(drv_cs_t *cs)
     }
 }
 
-static void vq_quorum_cb(votequorum_handle_t h, uint64_t context, uint32_t quorate,
-                         uint32_t n, votequorum_node_t nodes[])
+/* Tell the core votequorum's verdict, tagged with the ring it belongs to. */
+static void report_quorum(drv_cs_t *cs)
+{
+    drv_ring_t ring = {.nodeid = cs->vq_ring.nodeid, .seq = cs->vq_ring.seq};
+
+    cs->quorum_deferred = false;
+    if (cs->agent->cluster != NULL) {
+        drv_cluster_quorum(cs->agent->cluster, cs->info.vq_quorate, ring);
+    }
+}
+
+static void vq_quorum_cb(votequorum_handle_t h, uint64_t context, uint32_t quorate, uint32_t n,
+                         votequorum_node_t nodes[])
 {
     drv_cs_t *cs = (drv_cs_t *)(uintptr_t)context;
-    drv_ring_t ring;
 
     if (cs->info.vq_quorate != (quorate != 0)) {
-        qb_log(LOG_NOTICE, "votequorum: this node is %s (%" PRIu32 " nodes in the partition)",
+        qb_log(LOG_NOTICE, "votequorum: this node is %s (%" PRIu32 " nodes known)",
                quorate ? "quorate" : "NOT quorate", n);
     }
     cs->info.vq_quorate = quorate != 0;
     cs_refresh_votes(cs);
     if (!cs->have_vq_ring) {
-        /* votequorum sends the nodelist notification first; without one we cannot say
-         * which ring this verdict belongs to, so it waits for the next. */
+        /* votequorum sends the nodelist notification (with the ring id) first; should it
+         * not, the verdict waits for the ring it belongs to. */
         qb_log(LOG_DEBUG, "votequorum: quorum notification before any ring id, deferred");
+        cs->quorum_deferred = true;
         return;
     }
-    ring.nodeid = cs->vq_ring.nodeid;
-    ring.seq = cs->vq_ring.seq;
-    if (cs->agent->cluster != NULL) {
-        drv_cluster_quorum(cs->agent->cluster, cs->info.vq_quorate, ring);
-    }
+    report_quorum(cs);
 }
 
 static void vq_nodelist_cb(votequorum_handle_t h, uint64_t context, votequorum_ring_id_t ring,
@@ -247,6 +254,9 @@ static void vq_nodelist_cb(votequorum_handle_t h, uint64_t context, votequorum_r
            ring.nodeid, ring.seq, n);
     cs->vq_ring = ring;
     cs->have_vq_ring = true;
+    if (cs->quorum_deferred) {
+        report_quorum(cs);
+    }
 }
 
 static void vq_expected_cb(votequorum_handle_t h, uint64_t context, uint32_t expected)
@@ -329,8 +339,8 @@ static void cpg_totem_cb(cpg_handle_t h, struct cpg_ring_id ring_id, uint32_t n,
     drv_cs_t *cs = cpg_cs(h);
     drv_ring_t ring = {.nodeid = ring_id.nodeid, .seq = ring_id.seq};
 
-    qb_log(LOG_INFO, "Totem ring %" PRIx32 ".%" PRIu64 " with %" PRIu32 " node(s)",
-           ring_id.nodeid, ring_id.seq, n);
+    qb_log(LOG_INFO, "Totem ring %" PRIx32 ".%" PRIu64 " with %" PRIu32 " node(s)", ring_id.nodeid,
+           ring_id.seq, n);
     if (cs != NULL && cs->agent->cluster != NULL) {
         drv_cluster_totem_ring(cs->agent->cluster, ring);
     }
@@ -351,8 +361,8 @@ static void sendq_clear(drv_cs_t *cs, const char *why)
     guint n = g_queue_get_length(&cs->sendq);
 
     if (n > 0) {
-        qb_log(LOG_ERR, "Dropping %u queued cluster message(s) (%zu bytes): %s", n,
-               cs->sendq_bytes, why);
+        qb_log(LOG_ERR, "Dropping %u queued cluster message(s) (%zu bytes): %s", n, cs->sendq_bytes,
+               why);
     }
     g_queue_clear_full(&cs->sendq, (GDestroyNotify)g_bytes_unref);
     cs->sendq_bytes = 0;
@@ -387,8 +397,8 @@ static gboolean flush_cb(gpointer ud)
         cs->sendq_bytes -= len;
         g_bytes_unref(b);
         if (rc != CS_OK) {
-            qb_log(LOG_ERR, "CPG: multicast of a queued %zu-byte message failed (error %d)",
-                   len, rc);
+            qb_log(LOG_ERR, "CPG: multicast of a queued %zu-byte message failed (error %d)", len,
+                   rc);
         }
     }
     cs->flush_ms = FLUSH_MIN_MS;
@@ -408,8 +418,7 @@ int drv_cs_send(drv_cs_t *cs, const void *buf, size_t len)
         rc = mcast(cs, buf, len);
         if (rc != CS_ERR_TRY_AGAIN) {
             if (rc != CS_OK) {
-                qb_log(LOG_ERR, "CPG: multicast of a %zu-byte message failed (error %d)", len,
-                       rc);
+                qb_log(LOG_ERR, "CPG: multicast of a %zu-byte message failed (error %d)", len, rc);
             }
             return cs_to_drv(rc);
         }
@@ -543,6 +552,7 @@ static void cs_teardown(drv_cs_t *cs, bool leave)
         cs->have_cmap = false;
     }
     cs->have_vq_ring = false;
+    cs->quorum_deferred = false;
     cs->info.connected = false;
     cs->info.vq_quorate = false;
     cs->info.expected_votes = cs->info.total_votes = cs->info.quorum = 0;
@@ -639,8 +649,7 @@ static bool cs_connect(drv_cs_t *cs)
         goto fail;
     }
     if (votequorum_fd_get(cs->vq, &fd) != CS_OK ||
-        (cs->vq_io = mainloop_add_fd("drover-vq", G_PRIORITY_HIGH, fd, cs, &vq_fd_cbs)) ==
-            NULL) {
+        (cs->vq_io = mainloop_add_fd("drover-vq", G_PRIORITY_HIGH, fd, cs, &vq_fd_cbs)) == NULL) {
         qb_log(LOG_ERR, "Cannot watch the votequorum fd");
         goto fail;
     }

@@ -66,13 +66,14 @@ static void load_state(drv_agent_t *a)
     int rc = drv_state_load(a->state_path, &st, &aside);
 
     if (rc == 0) {
-        qb_log(LOG_NOTICE, "Loaded the cluster state from %s (epoch %" PRIu64 ", seq %" PRIu64
-               ")", a->state_path, st->epoch, st->seq);
+        qb_log(LOG_NOTICE, "Loaded the cluster state from %s (epoch %" PRIu64 ", seq %" PRIu64 ")",
+               a->state_path, st->epoch, st->seq);
         a->loaded = st;
     } else if (rc == -ENOENT) {
         qb_log(LOG_INFO, "No saved state at %s: starting empty", a->state_path);
     } else if (rc == DRV_ERR_CORRUPT) {
-        qb_log(LOG_ERR, "The state file %s is corrupt; it was set aside as %s. Starting with "
+        qb_log(LOG_ERR,
+               "The state file %s is corrupt; it was set aside as %s. Starting with "
                "an empty state (the cluster will sync the current one)",
                a->state_path, aside ? aside : "(unknown)");
     } else {
@@ -83,15 +84,14 @@ static void load_state(drv_agent_t *a)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: droverd [OPTION]...\n"
-            "Drover cluster agent.\n\n"
-            "  -f, --foreground     do not daemonize (systemd runs droverd this way)\n"
-            "  -c, --config PATH    configuration file (default " DRV_DEFAULT_CONFIG ")\n"
-            "  -h, --help           show this help and exit\n"
-            "  -V, --version        show the version and exit\n\n"
-            "Exit status: 0 clean shutdown, 1 runtime failure, 2 bad arguments or "
-            "configuration.\n");
+    fprintf(out, "Usage: droverd [OPTION]...\n"
+                 "Drover cluster agent.\n\n"
+                 "  -f, --foreground     do not daemonize (systemd runs droverd this way)\n"
+                 "  -c, --config PATH    configuration file (default " DRV_DEFAULT_CONFIG ")\n"
+                 "  -h, --help           show this help and exit\n"
+                 "  -V, --version        show the version and exit\n\n"
+                 "Exit status: 0 clean shutdown, 1 runtime failure, 2 bad arguments or "
+                 "configuration.\n");
 }
 
 int main(int argc, char **argv)
@@ -157,10 +157,14 @@ int main(int argc, char **argv)
     }
 
     drv_log_setup(&a->cfg, foreground);
+    /* Nothing of ours goes to stdout from here on; libqb prints ring buffer statistics there
+     * when it writes the blackbox, which would only clutter the journal. */
+    if (freopen("/dev/null", "w", stdout) == NULL) {
+        qb_log(LOG_WARNING, "Cannot redirect stdout to /dev/null: %s", strerror(errno));
+    }
     drv_log_install_crash_handlers(a->cfg.state_dir);
-    qb_log(LOG_NOTICE, "droverd %s starting (config %s, state_dir %s, pid %d)",
-           PACKAGE_VERSION, a->cfg.path ? a->cfg.path : "defaults", a->cfg.state_dir,
-           (int)getpid());
+    qb_log(LOG_NOTICE, "droverd %s starting (config %s, state_dir %s, pid %d)", PACKAGE_VERSION,
+           a->cfg.path ? a->cfg.path : "defaults", a->cfg.state_dir, (int)getpid());
 
     a->state_path = g_build_filename(a->cfg.state_dir, "state.bin", NULL);
     load_state(a);

@@ -39,14 +39,14 @@ typedef struct ipc_client {
 typedef struct ipc_pending {
     ipc_client_t *client; /* holds a reference on client->conn */
     int32_t msg_id;
-    char *what;           /* for the log */
+    char *what; /* for the log */
 } ipc_pending_t;
 
 struct drv_ipc {
     drv_agent_t *agent;
     qb_ipcs_service_t *srv;
-    GHashTable *pending;     /* uint64_t *req_id -> ipc_pending_t * */
-    GHashTable *early_done;  /* uint64_t *req_id -> rc, done before we recorded it */
+    GHashTable *pending;    /* uint64_t *req_id -> ipc_pending_t * */
+    GHashTable *early_done; /* uint64_t *req_id -> rc, done before we recorded it */
     bool in_submit;
 };
 
@@ -254,8 +254,8 @@ static void op_node_set(ipc_req_t *r)
     rc = drv_cluster_submit(a->cluster, &cmd, drv_agent_now_ms(), timeout, &req_id);
     r->ipc->in_submit = false;
     if (rc != 0) {
-        qb_log(LOG_INFO, "Refused %s %s=%s from pid %d: %s", node, attr,
-               cmd.flag ? "on" : "off", (int)r->client->pid, drv_strerror(rc));
+        qb_log(LOG_INFO, "Refused %s %s=%s from pid %d: %s", node, attr, cmd.flag ? "on" : "off",
+               (int)r->client->pid, drv_strerror(rc));
         reply_rc(r->client->conn, r->msg_id, rc, NULL);
         return;
     }
@@ -402,8 +402,8 @@ static int32_t ipc_msg(qb_ipcs_connection_t *c, void *data, size_t size)
     while (body_len > 0 && body[body_len - 1] == '\0') {
         body_len--;
     }
-    if (body_len > MAX_REQUEST || !json_parser_load_from_data(parser, body, (gssize)body_len,
-                                                              &gerr)) {
+    if (body_len > MAX_REQUEST ||
+        !json_parser_load_from_data(parser, body, (gssize)body_len, &gerr)) {
         qb_log(LOG_INFO, "IPC: malformed request from pid %d: %s", (int)cl->pid,
                gerr ? gerr->message : "too large");
         reply_rc(c, hdr->id, DRV_ERR_BAD_ARGS, "request is not valid JSON");

@@ -39,8 +39,8 @@ static int glib_to_syslog(GLogLevelFlags level)
 static void glib_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message,
                              gpointer ud)
 {
-    qb_log_from_external_source(__func__, __FILE__, "%s%s%s", glib_to_syslog(level), __LINE__,
-                                0, domain ? domain : "", domain ? ": " : "", message);
+    qb_log_from_external_source(__func__, __FILE__, "%s%s%s", glib_to_syslog(level), __LINE__, 0,
+                                domain ? domain : "", domain ? ": " : "", message);
 }
 
 static void enable_target(int32_t t, int prio)
@@ -76,8 +76,7 @@ void drv_log_setup(const drv_agent_config_t *cfg, bool foreground)
     }
     if (cfg->blackbox) {
         qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, BLACKBOX_SIZE);
-        qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-                          LOG_TRACE);
+        qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
         qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
     }
     g_log_set_default_handler(glib_log_handler, NULL);
@@ -86,8 +85,7 @@ void drv_log_setup(const drv_agent_config_t *cfg, bool foreground)
 char *drv_log_blackbox_dump(const char *state_dir)
 {
     static unsigned int counter; /* file-local, loop thread only */
-    char *path = g_strdup_printf("%s/droverd-blackbox-%d-%u", state_dir, (int)getpid(),
-                                 ++counter);
+    char *path = g_strdup_printf("%s/droverd-blackbox-%d-%u", state_dir, (int)getpid(), ++counter);
     ssize_t rc = qb_log_blackbox_write_to_file(path);
 
     if (rc < 0) {

@@ -24,15 +24,15 @@ typedef enum drv_cli_output { DRV_CLI_OUT_TEXT = 0, DRV_CLI_OUT_JSON } drv_cli_o
 typedef struct drv_cli_args {
     drv_cli_cmd_t cmd;
     drv_cli_output_t output;
-    unsigned int timeout_s;  /* --timeout; 0 = not given (the default applies) */
-    char *ipc_name;          /* --ipc-name, NULL = DRV_CLI_DEFAULT_IPC */
+    unsigned int timeout_s; /* --timeout; 0 = not given (the default applies) */
+    char *ipc_name;         /* --ipc-name, NULL = DRV_CLI_DEFAULT_IPC */
     /* node standby|online|maintenance|ready [NODE] */
-    const char *attr;        /* "standby" or "maintenance" (static string) */
+    const char *attr; /* "standby" or "maintenance" (static string) */
     bool value;
-    char *node;              /* NULL = the local node */
+    char *node; /* NULL = the local node */
     /* simulate: the remaining arguments, argv-style, sub[0] = "simulate" */
     int sub_argc;
-    char **sub_argv;         /* NULL-terminated, owned */
+    char **sub_argv; /* NULL-terminated, owned */
 } drv_cli_args_t;
 
 /* Parse ARGV into OUT. Pure: no I/O, no exit. Returns 0, or DRV_ERR_BAD_ARGS with *ERR set

@@ -107,8 +107,9 @@ static int parse_global(int argc, char **argv, int *i, drv_cli_args_t *out, char
     } else if (strncmp(name, "timeout", 7) == 0) {
         guint64 t = 0;
         if (!g_ascii_string_to_unsigned(val, 10, 1, 3600, &t, NULL)) {
-            return fail(err, "--timeout must be a number of seconds between 1 and 3600, not "
-                             "'%s'",
+            return fail(err,
+                        "--timeout must be a number of seconds between 1 and 3600, not "
+                        "'%s'",
                         val);
         }
         out->timeout_s = (unsigned int)t;

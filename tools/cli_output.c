@@ -71,8 +71,8 @@ void drv_cli_print_status(JsonObject *s)
     } else {
         printf("Local node:   (unknown)\n");
     }
-    printf("Corosync:     %s\n", bool_member(s, "corosync_connected") ? "connected"
-                                                                       : "NOT CONNECTED");
+    printf("Corosync:     %s\n",
+           bool_member(s, "corosync_connected") ? "connected" : "NOT CONNECTED");
     printf("Phase:        %s\n", str_member(s, "phase", "?"));
     printf("Quorum:       %s (votequorum: %s, %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
            " expected votes, quorum %" G_GINT64_FORMAT ")\n",

@@ -48,8 +48,7 @@ static void test_defaults(void)
     CU_ASSERT_FALSE(cfg.debug);
     drv_config_clear(&cfg);
 
-    CU_ASSERT_EQUAL(drv_config_load(&cfg, "/nonexistent/drover.conf", true, &err),
-                    DRV_ERR_CONFIG);
+    CU_ASSERT_EQUAL(drv_config_load(&cfg, "/nonexistent/drover.conf", true, &err), DRV_ERR_CONFIG);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/drover.conf"));
     drv_config_clear(&cfg);
     g_free(err);

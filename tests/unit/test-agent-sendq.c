@@ -13,9 +13,9 @@
 cs_error_t __wrap_cpg_mcast_joined(cpg_handle_t h, cpg_guarantee_t g, const struct iovec *iov,
                                    unsigned int n);
 
-static int try_again_left;     /* calls that answer CS_ERR_TRY_AGAIN before CS_OK */
+static int try_again_left; /* calls that answer CS_ERR_TRY_AGAIN before CS_OK */
 static unsigned int calls;
-static GPtrArray *delivered;   /* char * payloads accepted, in order */
+static GPtrArray *delivered; /* char * payloads accepted, in order */
 
 cs_error_t __wrap_cpg_mcast_joined(cpg_handle_t h, cpg_guarantee_t g, const struct iovec *iov,
                                    unsigned int n)
@@ -130,7 +130,8 @@ int main(void)
     }
     suite = CU_add_suite("agent-sendq", NULL, NULL);
     CU_add_test(suite, "sent at once when corosync accepts", test_direct);
-    CU_add_test(suite, "TRY_AGAIN: queued, flushed in order by a timer", test_try_again_keeps_order);
+    CU_add_test(suite, "TRY_AGAIN: queued, flushed in order by a timer",
+                test_try_again_keeps_order);
     CU_add_test(suite, "the queue is bounded", test_bounded);
     CU_add_test(suite, "not connected", test_not_connected);
     CU_basic_set_mode(CU_BRM_VERBOSE);

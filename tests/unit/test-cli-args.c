@@ -24,23 +24,23 @@ static int parse(drv_cli_args_t *a, char **err, const char *line)
     return rc;
 }
 
-#define OK(line)                                                                                \
-    do {                                                                                       \
-        g_free(err);                                                                           \
-        err = NULL;                                                                            \
-        drv_cli_args_clear(&a);                                                                \
-        CU_ASSERT_EQUAL_FATAL(parse(&a, &err, line), 0);                                       \
-        CU_ASSERT_PTR_NULL(err);                                                               \
+#define OK(line)                                                                                   \
+    do {                                                                                           \
+        g_free(err);                                                                               \
+        err = NULL;                                                                                \
+        drv_cli_args_clear(&a);                                                                    \
+        CU_ASSERT_EQUAL_FATAL(parse(&a, &err, line), 0);                                           \
+        CU_ASSERT_PTR_NULL(err);                                                                   \
     } while (0)
 
-#define BAD(line)                                                                               \
-    do {                                                                                       \
-        g_free(err);                                                                           \
-        err = NULL;                                                                            \
-        drv_cli_args_clear(&a);                                                                \
-        CU_ASSERT_EQUAL(parse(&a, &err, line), DRV_ERR_BAD_ARGS);                              \
-        CU_ASSERT_PTR_NOT_NULL(err);                                                           \
-        CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_BAD_ARGS), DRV_EXIT_USAGE);                      \
+#define BAD(line)                                                                                  \
+    do {                                                                                           \
+        g_free(err);                                                                               \
+        err = NULL;                                                                                \
+        drv_cli_args_clear(&a);                                                                    \
+        CU_ASSERT_EQUAL(parse(&a, &err, line), DRV_ERR_BAD_ARGS);                                  \
+        CU_ASSERT_PTR_NOT_NULL(err);                                                               \
+        CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_BAD_ARGS), DRV_EXIT_USAGE);                          \
     } while (0)
 
 static void test_status(void)
