@@ -73,7 +73,7 @@ int drv__schedule(const drv_policy_input_t *in, drv_policy_plan_t *p)
         }
     }
     /* stops free their capacity at the end of wave 1 */
-    int maxwave = wave1_frees ? 1 : 0, stop_wave = wave1_frees ? 1 : 0;
+    int maxwave = wave1_frees ? 1 : 0, stop_wave = wave1_frees ? 1 : 0; /* frees at its end */
     for (int w = 1; pend->len > 0; w++) {
         int total = 0;
         bool progress = false;
@@ -109,6 +109,38 @@ int drv__schedule(const drv_policy_input_t *in, drv_policy_plan_t *p)
                 mig[t]++;
             }
         }
+        if (!progress && w != stop_wave && next->len > 0) {
+            /* deadlock: a cycle of moves each waiting for the other's capacity. Break it:
+             * the first waiting move becomes a stop in this wave and a start later. */
+            guint k;
+            for (k = 0; k < next->len; k++) {
+                const drv_policy_action_t *b =
+                    &g_array_index(acts, drv_policy_action_t, g_array_index(next, int, k));
+                if (b->op != DRV_ACT_START)
+                    break;
+            }
+            if (k == next->len) { /* cannot happen with a within-capacity final placement */
+                g_warn_if_reached();
+                for (k = 0; k < next->len; k++)
+                    g_array_index(acts, drv_policy_action_t, g_array_index(next, int, k))
+                        .wave = w + 1;
+                maxwave = w + 1;
+                break;
+            }
+            int ai = g_array_index(next, int, k);
+            drv_policy_action_t *a = &g_array_index(acts, drv_policy_action_t, ai);
+            drv_policy_action_t start = {.op = DRV_ACT_START, .vm = a->vm, .node = a->to,
+                                         .from = -1, .to = -1};
+            a->op = DRV_ACT_STOP;
+            a->node = a->from;
+            a->from = a->to = -1;
+            a->wave = w;
+            progress = true;
+            g_array_remove_index(next, k);
+            g_array_append_val(acts, start);
+            int si = (int)acts->len - 1;
+            g_array_append_val(next, si);
+        }
         /* end of wave: arrivals land, departures and stops free */
         for (guint i = 0; i < acts->len; i++) {
             drv_policy_action_t *a = &g_array_index(acts, drv_policy_action_t, i);
@@ -132,35 +164,6 @@ int drv__schedule(const drv_policy_input_t *in, drv_policy_plan_t *p)
         GArray *tmp = pend;
         pend = next;
         next = tmp;
-        if (progress || w == stop_wave || pend->len == 0)
-            continue;
-        /* deadlock: a cycle of moves each waiting for the other's capacity. Break it by
-         * turning the first waiting move into a stop now and a start later. */
-        guint k;
-        for (k = 0; k < pend->len; k++) {
-            drv_policy_action_t *a =
-                &g_array_index(acts, drv_policy_action_t, g_array_index(pend, int, k));
-            if (a->op != DRV_ACT_START)
-                break;
-        }
-        if (k == pend->len) { /* cannot happen with a within-capacity final placement */
-            g_warn_if_reached();
-            break;
-        }
-        int ai = g_array_index(pend, int, k);
-        drv_policy_action_t *a = &g_array_index(acts, drv_policy_action_t, ai);
-        drv_policy_action_t start = {.op = DRV_ACT_START, .vm = a->vm, .node = a->to,
-                                     .from = -1, .to = -1};
-        a->op = DRV_ACT_STOP;
-        a->node = a->from;
-        a->from = a->to = -1;
-        a->wave = w + 1; /* frees its node at the end of wave w + 1 */
-        stop_wave = w + 1;
-        g_array_remove_index(pend, k);
-        g_array_append_val(acts, start);
-        int si = (int)acts->len - 1;
-        g_array_append_val(pend, si);
-        maxwave = w + 1;
     }
     g_array_sort(acts, cmp_action);
     g_free(p->actions);
