@@ -69,7 +69,8 @@ int main(int argc, char **argv)
         if (i + 1 < rep)
             drv_policy_plan_free(plan);
     }
-    /* quality: load of the online nodes after the plan (tighter of cpu / memory) */
+    /* quality: load of the nodes that may host VMs (online, not red) after the plan, in the
+     * tighter of cpu / memory */
     size_t nn = in->n_nodes;
     int64_t *uc = g_new0(int64_t, nn + 1), *um = g_new0(int64_t, nn + 1);
     for (size_t v = 0; v < plan->n_vms; v++)
@@ -79,7 +80,7 @@ int main(int argc, char **argv)
         }
     double lmax = 0, lmin = 1e9;
     for (size_t n = 0; n < nn; n++) {
-        if (in->nodes[n].state != DRV_NODE_ONLINE)
+        if (in->nodes[n].state != DRV_NODE_ONLINE || in->nodes[n].health == DRV_HEALTH_RED)
             continue;
         double l = MAX((double)uc[n] / in->nodes[n].cpu, (double)um[n] / in->nodes[n].memory_mib);
         lmax = MAX(lmax, l);

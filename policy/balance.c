@@ -28,7 +28,8 @@ static bool target_ok(const drv_ctx_t *c, int v, int t)
         return false;
     if (drv__feasible(c, v, t, &other) != DRV_EXC_NONE)
         return false;
-    if (c->balancing && drv__load_after(c, t, vm->cpu, vm->memory_mib) > c->goal)
+    /* soft wishes never fill a node beyond the balance goal, balancing on or off */
+    if (drv__load_after(c, t, vm->cpu, vm->memory_mib) > c->soft_cap)
         return false;
     return true;
 }

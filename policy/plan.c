@@ -180,6 +180,7 @@ static void balance_init(drv_ctx_t *c)
         c->trigger = MIN(c->trigger, mean + 2 * k->balance_hysteresis);
     }
     c->goal = c->trigger - k->balance_hysteresis;
+    c->soft_cap = k->balance_threshold > 0 ? c->goal : 1000;
 }
 
 static int64_t dom_size(const drv_ctx_t *c, int v)

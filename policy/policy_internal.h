@@ -53,6 +53,7 @@ typedef struct {
     bool balancing;
     int goal;      /* balance goal, permille: threshold - hysteresis */
     int trigger;   /* balance trigger, permille */
+    int soft_cap;  /* relocation for soft wishes stays at or under this load, permille */
     int evac_used;
     uint64_t n_changes; /* assignments made: change detection between rounds */
     /* explanation capture */
