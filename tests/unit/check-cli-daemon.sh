@@ -58,6 +58,10 @@ grep -q "bad.conf: \[daemon\] bogus" "$tmp/err" && ok "config error names file, 
     bad "config error message: $(cat "$tmp/err")"
 expect 3 "CLI without droverd: not running" "$DROVER" --ipc-name "drv-test-$$" status
 
+# A corrupt state file is set aside, named in the log, and droverd starts empty.
+mkdir -p "$tmp/state"
+printf 'this is not a drover state file' >"$tmp/state/state.bin"
+
 "$DROVERD" -f -c "$tmp/drover.conf" &
 dpid=$!
 i=0
@@ -96,6 +100,12 @@ ls "$tmp/state"/droverd-blackbox-* >/dev/null 2>&1 && ok "SIGUSR1 dumps the blac
     bad "no blackbox dump after SIGUSR1"
 grep -q "Corosync not available" "$tmp/droverd.log" && ok "corosync absence logged" ||
     bad "no 'Corosync not available' in the log"
+aside=$(ls "$tmp/state"/state.bin.corrupt-* 2>/dev/null | head -n 1)
+if [ -n "$aside" ] && grep -q "set aside as $aside" "$tmp/droverd.log"; then
+    ok "corrupt state set aside and named in the log"
+else
+    bad "corrupt state: set-aside file '$aside', log: $(grep -i corrupt "$tmp/droverd.log")"
+fi
 
 kill -TERM "$dpid"
 wait "$dpid"
