@@ -18,6 +18,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <qb/qbipcc.h>
 #include <qb/qbipcs.h>
 #include <qb/qblog.h>
 #include <crm/common/mainloop.h>
@@ -455,6 +456,16 @@ drv_ipc_t *drv_ipc_new(drv_agent_t *a)
 
 int drv_ipc_start(drv_ipc_t *ipc)
 {
+    /* libcrmcommon 2.1's mainloop_add_ipc_server() aborts (double unref in libqb) when the
+     * name is taken, so find out first whether something already answers on it. */
+    qb_ipcc_connection_t *probe = qb_ipcc_connect(ipc->agent->cfg.ipc_name, 4096);
+
+    if (probe != NULL) {
+        qb_ipcc_disconnect(probe);
+        qb_log(LOG_ERR, "IPC name '%s' is already served (another droverd?)",
+               ipc->agent->cfg.ipc_name);
+        return -EADDRINUSE;
+    }
     ipc->srv = mainloop_add_ipc_server(ipc->agent->cfg.ipc_name, QB_IPC_NATIVE, &handlers);
     if (ipc->srv == NULL) {
         return -EADDRINUSE;

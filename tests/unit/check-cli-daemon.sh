@@ -79,6 +79,8 @@ expect 0 "status as JSON" $D --output-as json status
 grep -q '"corosync_connected" : false' "$tmp/out" && ok "JSON status has corosync_connected" ||
     bad "JSON status: $(cat "$tmp/out")"
 expect 0 "node list" $D node list
+expect 1 "a second droverd on the same IPC name refuses to start" "$DROVERD" -f -c "$tmp/drover.conf"
+expect 0 "the first droverd still answers" $D status
 expect 5 "standby of a node not in the nodelist" $D node standby ghost
 grep -q "unknown node" "$tmp/err" && ok "unknown node message" || bad "stderr: $(cat "$tmp/err")"
 expect 5 "JSON error reply" $D --output-as json node standby ghost
