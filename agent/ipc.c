@@ -41,6 +41,9 @@ typedef struct ipc_pending {
     ipc_client_t *client; /* holds a reference on client->conn */
     int32_t msg_id;
     char *what; /* for the log */
+    char *node;
+    const char *attr; /* static string */
+    bool value;
 } ipc_pending_t;
 
 struct drv_ipc {
@@ -153,6 +156,20 @@ static void reply_ok(qb_ipcs_connection_t *conn, int32_t msg_id, JsonNode *body)
     json_node_unref(body);
 }
 
+/* The node-set reply: rc (and error), plus what was asked, so that scripts see it. */
+static void reply_node_set(qb_ipcs_connection_t *conn, int32_t msg_id, int rc, const char *node,
+                           const char *attr, bool value)
+{
+    JsonNode *n = rc_reply(rc, NULL);
+    JsonObject *o = json_node_get_object(n);
+
+    json_object_set_string_member(o, "node", node);
+    json_object_set_string_member(o, "attr", attr);
+    json_object_set_boolean_member(o, "value", value);
+    send_reply(conn, msg_id, n);
+    json_node_unref(n);
+}
+
 /* --- ops ------------------------------------------------------------------------------ */
 
 typedef struct ipc_req {
@@ -181,6 +198,7 @@ static void pending_free(gpointer p)
     }
     qb_ipcs_connection_unref(pd->client->conn);
     g_free(pd->what);
+    g_free(pd->node);
     g_free(pd);
 }
 
@@ -257,14 +275,14 @@ static void op_node_set(ipc_req_t *r)
     if (rc != 0) {
         qb_log(LOG_INFO, "Refused %s %s=%s from pid %d: %s", node, attr, cmd.flag ? "on" : "off",
                (int)r->client->pid, drv_strerror(rc));
-        reply_rc(r->client->conn, r->msg_id, rc, NULL);
+        reply_node_set(r->client->conn, r->msg_id, rc, node, attr, cmd.flag);
         return;
     }
     key = req_id;
     if (g_hash_table_lookup_extended(r->ipc->early_done, &key, NULL, &early)) {
         rc = GPOINTER_TO_INT(early);
         g_hash_table_remove(r->ipc->early_done, &key);
-        reply_rc(r->client->conn, r->msg_id, rc, NULL);
+        reply_node_set(r->client->conn, r->msg_id, rc, node, attr, cmd.flag);
         return;
     }
 
@@ -272,6 +290,9 @@ static void op_node_set(ipc_req_t *r)
     pd->client = r->client;
     pd->msg_id = r->msg_id;
     pd->what = g_strdup_printf("%s %s=%s", node, attr, cmd.flag ? "on" : "off");
+    pd->node = g_strdup(node);
+    pd->attr = strcmp(attr, "standby") == 0 ? "standby" : "maintenance";
+    pd->value = cmd.flag;
     qb_ipcs_connection_ref(r->client->conn);
     g_hash_table_insert(r->ipc->pending, g_memdup2(&key, sizeof(key)), pd);
     qb_log(LOG_INFO, "Request %" PRIu64 " (%s) submitted for pid %d", req_id, pd->what,
@@ -315,7 +336,7 @@ void drv_ipc_request_done(drv_ipc_t *ipc, uint64_t req_id, int rc)
     if (pd->client->closed) {
         qb_log(LOG_DEBUG, "Client of request %" PRIu64 " went away; reply dropped", req_id);
     } else {
-        reply_rc(pd->client->conn, pd->msg_id, rc, NULL);
+        reply_node_set(pd->client->conn, pd->msg_id, rc, pd->node, pd->attr, pd->value);
     }
     g_hash_table_remove(ipc->pending, &req_id);
 }

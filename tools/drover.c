@@ -96,10 +96,14 @@ static int run_ipc_command(const drv_cli_args_t *args)
     case DRV_CLI_NODE_LIST:
         drv_cli_print_nodes(obj);
         break;
-    default:
-        printf("%s %s: %s\n", args->node ? args->node : "local node", args->attr,
-               args->value ? "on" : "off");
+    default: {
+        const char *node = json_object_get_string_member_with_default(obj, "node", NULL);
+        if (node == NULL) {
+            node = args->node ? args->node : "local node";
+        }
+        printf("%s %s: %s\n", node, args->attr, args->value ? "on" : "off");
         break;
+    }
     }
     return DRV_EXIT_OK;
 }
