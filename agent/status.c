@@ -149,7 +149,12 @@ JsonNode *drv_status_json(drv_agent_t *a)
     json_builder_add_int_value(b, info->quorum);
     add_node_ref(b, a, "coordinator", v.coordinator);
     json_builder_set_member_name(b, "round");
-    json_builder_add_int_value(b, (gint64)v.round);
+    {
+        /* a 64-bit identifier: as hex text, JSON numbers would lose or negate it */
+        char round[17];
+        g_snprintf(round, sizeof(round), "%016" G_GINT64_MODIFIER "x", v.round);
+        json_builder_add_string_value(b, round);
+    }
     json_builder_set_member_name(b, "epoch");
     json_builder_add_int_value(b, st ? (gint64)st->epoch : 0);
     json_builder_set_member_name(b, "seq");
