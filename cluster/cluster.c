@@ -29,10 +29,8 @@ typedef struct summary {
 
 typedef struct pending {
     uint64_t req_id;
-    drv_cmd_type_t type;
-    char *name;
-    char *value;
-    bool flag;
+    uint8_t *body; /* the encoded CMD for round 0; re-encoded per round on send */
+    size_t len;
     uint64_t deadline;
     uint64_t sent_round; /* 0 = not sent in the current round */
 } pending_t;
@@ -62,6 +60,7 @@ struct drv_cluster {
 
     uint64_t next_req;
     GList *pending; /* pending_t*, in submission order */
+    uint64_t failure_window_ms;
 };
 
 static int member_cmp(const drv_member_t *a, const drv_member_t *b)
@@ -124,8 +123,7 @@ static void persist(drv_cluster_t *c)
 
 static void pending_free(pending_t *p)
 {
-    g_free(p->name);
-    g_free(p->value);
+    g_free(p->body);
     g_free(p);
 }
 
@@ -171,18 +169,12 @@ static void send_pending(drv_cluster_t *c)
 {
     for (GList *l = c->pending; l; l = l->next) {
         pending_t *p = l->data;
-        drv_cmd_t cmd = {p->type, p->name, p->value, p->flag};
-        size_t len = 0;
 
         if (p->sent_round == c->round) {
             continue;
         }
         p->sent_round = c->round;
-        {
-            uint8_t *buf = drv_wire_cmd(c->round, p->req_id, &cmd, &len);
-
-            send_buf(c, buf, len, "command");
-        }
+        send_buf(c, drv_wire_reround(p->body, p->len, c->round), p->len, "command");
     }
 }
 
@@ -226,6 +218,7 @@ drv_cluster_t *drv_cluster_new(uint32_t local_nodeid, uint32_t local_pid,
     c->participants = g_array_new(FALSE, FALSE, sizeof(drv_member_t));
     c->summaries = g_array_new(FALSE, FALSE, sizeof(summary_t));
     c->next_req = 1;
+    c->failure_window_ms = 10 * 60 * 1000;
     return c;
 }
 
@@ -426,8 +419,142 @@ static void on_quorum(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
     notify(c);
 }
 
-static void apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
+static void set_str(char **dst, const char *v)
 {
+    g_free(*dst);
+    *dst = (v && v[0]) ? g_strdup(v) : NULL;
+}
+
+/* Resource commands. Returns 0 when the state changed, or the reason it could not (the same
+ * verdict on every node, since it depends only on the state and the message). */
+static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
+{
+    drv_resource_t *r = g_hash_table_lookup(c->st->resources, m->cmd_name);
+
+    if (m->cmd_type == DRV_CMD_RES_ADD) {
+        GHashTableIter it;
+        gpointer v;
+        drv_resource_t *add;
+
+        if (r != NULL) {
+            return DRV_ERR_EXISTS;
+        }
+        g_hash_table_iter_init(&it, c->st->resources);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+            const drv_resource_t *o = v;
+
+            if (g_ascii_strcasecmp(o->uuid, m->cmd_res->uuid) == 0
+                || strcmp(o->domain, m->cmd_res->domain) == 0) {
+                return DRV_ERR_EXISTS;
+            }
+        }
+        add = drv_resource_copy(m->cmd_res);
+        /* only the definition and the role come from the client */
+        set_str(&add->move_to, NULL);
+        set_str(&add->assigned, NULL);
+        set_str(&add->moving_from, NULL);
+        set_str(&add->failed, NULL);
+        set_str(&add->last_failure, NULL);
+        g_hash_table_remove_all(add->nodes);
+        if (add->role == DRV_ROLE_REMOVING) {
+            add->role = DRV_ROLE_STOPPED;
+        }
+        g_hash_table_insert(c->st->resources, g_strdup(add->name), add);
+        qb_log(LOG_NOTICE, "cluster: resource %s added (domain %s, %s)", add->name, add->domain,
+               drv_role_str(add->role));
+        return DRV_OK;
+    }
+    if (r == NULL) {
+        return DRV_ERR_UNKNOWN_RESOURCE;
+    }
+    switch (m->cmd_type) {
+    case DRV_CMD_RES_REMOVE:
+        r->role = DRV_ROLE_REMOVING;
+        qb_log(LOG_NOTICE, "cluster: resource %s is being removed", r->name);
+        break;
+    case DRV_CMD_RES_ROLE:
+        if (r->role == DRV_ROLE_REMOVING) {
+            return DRV_ERR_UNKNOWN_RESOURCE;
+        }
+        r->role = m->cmd_flag ? DRV_ROLE_STARTED : DRV_ROLE_STOPPED;
+        if (m->cmd_flag) {
+            /* an explicit start is also a clean-up, as Pacemaker's */
+            GHashTableIter it;
+            gpointer v;
+
+            set_str(&r->failed, NULL);
+            g_hash_table_iter_init(&it, r->nodes);
+            while (g_hash_table_iter_next(&it, NULL, &v)) {
+                ((drv_res_node_t *)v)->failures = 0;
+            }
+        }
+        qb_log(LOG_NOTICE, "cluster: resource %s target role %s", r->name, drv_role_str(r->role));
+        break;
+    case DRV_CMD_RES_MOVE:
+        set_str(&r->move_to, m->cmd_value);
+        if (r->move_to) {
+            /* failures on the target do not block an explicit move there */
+            drv_res_node_t *n = drv_resource_node(r, r->move_to, false);
+
+            if (n) {
+                n->failures = 0;
+            }
+            set_str(&r->failed, NULL);
+        }
+        qb_log(LOG_NOTICE, "cluster: resource %s %s%s", r->name,
+               r->move_to ? "constrained to " : "constraint cleared",
+               r->move_to ? r->move_to : "");
+        break;
+    case DRV_CMD_RES_ASSIGN:
+        set_str(&r->assigned, m->cmd_value);
+        set_str(&r->moving_from, m->cmd_value2);
+        qb_log(LOG_INFO, "cluster: resource %s assigned to %s%s%s", r->name,
+               r->assigned ? r->assigned : "(none)", r->moving_from ? ", moving from " : "",
+               r->moving_from ? r->moving_from : "");
+        break;
+    case DRV_CMD_RES_REPORT: {
+        drv_res_node_t *n = drv_resource_node(r, m->cmd_value, true);
+
+        if (m->cmd_obs == DRV_OBS_FAILED) {
+            if (n->failures == 0 || m->cmd_ts < n->window_start
+                || m->cmd_ts - n->window_start > c->failure_window_ms) {
+                n->failures = 0;
+                n->window_start = m->cmd_ts;
+            }
+            n->failures++;
+            set_str(&n->last_error, m->cmd_value2);
+            g_free(r->last_failure);
+            r->last_failure = g_strdup_printf("%s: %s", m->cmd_value,
+                                              m->cmd_value2[0] ? m->cmd_value2 : "failed");
+            qb_log(LOG_WARNING, "cluster: resource %s failed on %s (%u in window): %s", r->name,
+                   m->cmd_value, n->failures, m->cmd_value2);
+        }
+        n->obs = (drv_obs_t)m->cmd_obs;
+        break;
+    }
+    case DRV_CMD_RES_FAILED:
+        set_str(&r->failed, m->cmd_value);
+        if (r->failed) {
+            qb_log(LOG_ERR, "cluster: resource %s marked failed: %s", r->name, r->failed);
+        }
+        break;
+    case DRV_CMD_RES_PURGE:
+        if (r->role != DRV_ROLE_REMOVING || drv_resource_running_elsewhere(r, NULL)) {
+            return DRV_ERR_BAD_ARGS;
+        }
+        qb_log(LOG_NOTICE, "cluster: resource %s removed", r->name);
+        g_hash_table_remove(c->st->resources, m->cmd_name);
+        break;
+    default:
+        return DRV_ERR_BAD_ARGS;
+    }
+    return DRV_OK;
+}
+
+static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
+{
+    int rc = DRV_OK;
+
     switch (m->cmd_type) {
     case DRV_CMD_NODE_STANDBY:
     case DRV_CMD_NODE_MAINTENANCE: {
@@ -455,13 +582,20 @@ static void apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
         g_hash_table_remove(c->st->settings, m->cmd_name);
         qb_log(LOG_NOTICE, "cluster: setting %s removed", m->cmd_name);
         break;
+    default:
+        rc = apply_res(c, m);
+        break;
     }
-    c->st->seq++;
+    if (rc == DRV_OK) {
+        c->st->seq++;
+    }
+    return rc;
 }
 
 static void on_cmd(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
 {
     bool mine = member_cmp(&from, &c->me) == 0;
+    int rc;
 
     /* Rule C1: a command applies only in an active, endorsed round, from a participant. */
     if (c->phase != DRV_PHASE_ACTIVE || !c->endorsed || !member_in(c->participants, from)) {
@@ -469,14 +603,16 @@ static void on_cmd(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
                from.nodeid);
         return; /* if it was ours it stays pending and is resent (rule C3) */
     }
-    apply_cmd(c, m);
-    persist(c);
+    rc = apply_cmd(c, m);
+    if (rc == DRV_OK) {
+        persist(c);
+    }
     if (mine) {
         for (GList *l = c->pending; l; l = l->next) {
             pending_t *p = l->data;
 
             if (p->req_id == m->req_id) {
-                pending_finish(c, p, DRV_OK);
+                pending_finish(c, p, rc);
                 break;
             }
         }
@@ -539,15 +675,17 @@ int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
     }
     p = g_new0(pending_t, 1);
     p->req_id = c->next_req++;
-    p->type = cmd->type;
-    p->name = g_strdup(cmd->name);
-    p->value = g_strdup(cmd->type == DRV_CMD_SETTING_SET ? cmd->value : "");
-    p->flag = cmd->flag;
+    p->body = drv_wire_cmd(0, p->req_id, cmd, &p->len);
     p->deadline = now_ms + timeout_ms;
     c->pending = g_list_append(c->pending, p);
     *req_id = p->req_id;
     evaluate(c);
     return DRV_OK;
+}
+
+void drv_cluster_set_failure_window(drv_cluster_t *c, uint64_t window_ms)
+{
+    c->failure_window_ms = window_ms;
 }
 
 void drv_cluster_tick(drv_cluster_t *c, uint64_t now_ms)

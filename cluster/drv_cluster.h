@@ -39,13 +39,30 @@ typedef enum drv_cmd_type {
     DRV_CMD_NODE_MAINTENANCE = 2, /* node, flag */
     DRV_CMD_SETTING_SET = 3,      /* key, value */
     DRV_CMD_SETTING_DEL = 4,      /* key */
+    /* VM resources (name = resource name). Applying one can fail deterministically (every node
+     * reaches the same verdict); the originator gets that rc in request_done. */
+    DRV_CMD_RES_ADD = 10,    /* res: the definition. DRV_ERR_EXISTS: name, UUID or domain taken */
+    DRV_CMD_RES_REMOVE = 11, /* stop it everywhere, then forget it (RES_PURGE) */
+    DRV_CMD_RES_ROLE = 12,   /* flag: true = started, false = stopped; start clears failures */
+    DRV_CMD_RES_MOVE = 13,   /* value: target node; NULL or "" = clear */
+    DRV_CMD_RES_ASSIGN = 14, /* coordinator: value = node or NULL, value2 = moving_from or NULL */
+    DRV_CMD_RES_REPORT = 15, /* node agent: value = node, obs, ts = its wall clock (ms),
+                                value2 = error text for DRV_OBS_FAILED */
+    DRV_CMD_RES_FAILED = 16, /* coordinator: value = reason, NULL or "" = clear */
+    DRV_CMD_RES_PURGE = 17,  /* coordinator: forget a removed resource no node runs */
 } drv_cmd_type_t;
+
+typedef struct drv_resource drv_resource_t;
 
 typedef struct drv_cmd {
     drv_cmd_type_t type;
-    const char *name;  /* node name or setting key */
-    const char *value; /* setting value (SETTING_SET) */
-    bool flag;         /* NODE_STANDBY / NODE_MAINTENANCE */
+    const char *name;  /* node name, setting key or resource name */
+    const char *value; /* setting value (SETTING_SET); see the RES_* types */
+    bool flag;         /* NODE_STANDBY / NODE_MAINTENANCE / RES_ROLE */
+    const char *value2;
+    uint8_t obs;       /* RES_REPORT: drv_obs_t */
+    uint64_t ts;       /* RES_REPORT */
+    const drv_resource_t *res; /* RES_ADD */
 } drv_cmd_t;
 
 typedef struct drv_cluster_ops {
@@ -94,6 +111,8 @@ void drv_cluster_deliver(drv_cluster_t *c, uint32_t nodeid, uint32_t pid, const 
  * membership is re-syncing the request waits (up to timeout_ms, checked by drv_cluster_tick). */
 int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
                        uint64_t timeout_ms, uint64_t *req_id);
+/* The failure window for restart-in-place accounting (ms; default 10 minutes). */
+void drv_cluster_set_failure_window(drv_cluster_t *c, uint64_t window_ms);
 /* Expire pending requests whose deadline passed (DRV_ERR_TIMEOUT). */
 void drv_cluster_tick(drv_cluster_t *c, uint64_t now_ms);
 

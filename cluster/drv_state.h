@@ -18,12 +18,80 @@ typedef struct drv_node_admin {
     bool maintenance;
 } drv_node_admin_t;
 
+/* What one node last reported about a resource. */
+typedef enum drv_obs {
+    DRV_OBS_STOPPED = 0, /* not running there (the node checked) */
+    DRV_OBS_RUNNING = 1,
+    DRV_OBS_FAILED = 2, /* a start failed there, or it stopped behind Drover's back */
+} drv_obs_t;
+
+typedef struct drv_res_node {
+    drv_obs_t obs;
+    uint32_t failures;       /* failures on this node inside the current window */
+    uint64_t window_start;   /* reporter's wall clock (ms) of the first of them */
+    char *last_error;        /* text of the latest failure, or NULL */
+} drv_res_node_t;
+
+typedef struct drv_pref {
+    char *node;
+    uint32_t weight; /* 1 .. 1,000,000 */
+} drv_pref_t;
+
+typedef enum drv_role {
+    DRV_ROLE_STARTED = 0,
+    DRV_ROLE_STOPPED = 1,
+    DRV_ROLE_REMOVING = 2, /* `resource remove`: stopped everywhere, then purged */
+} drv_role_t;
+
+/* A VM managed as an HA resource. The definition fields are set by `resource add`; `role`
+ * and `move_to` by the user; `assigned`/`moving_from`/`failed` by the coordinator; `nodes`
+ * by the node agents' reports. */
+struct drv_resource {
+    char *name;
+    char *uuid;        /* from the domain XML, lower case */
+    char *domain;      /* libvirt domain name */
+    char *xml;         /* the domain XML, started as a transient domain */
+    uint32_t cpu;      /* vCPUs */
+    uint64_t memory_mib;
+    uint8_t priority;  /* 0 low, 1 medium, 2 high */
+    bool allow_migrate;
+    GPtrArray *prefer;        /* drv_pref_t * */
+    GPtrArray *anti_affinity; /* char * group names */
+
+    drv_role_t role;
+    char *move_to; /* `resource move` target, NULL when cleared */
+
+    char *assigned;    /* node it should run on, NULL: nowhere */
+    char *moving_from; /* the coordinator moves it off this node: that node stops it */
+    char *failed;      /* NULL, or why the coordinator gave up on it */
+
+    GHashTable *nodes; /* node name -> drv_res_node_t * */
+    char *last_failure; /* "node: text" of the latest failure anywhere, for status */
+};
+typedef struct drv_resource drv_resource_t;
+
 typedef struct drv_state {
     uint64_t epoch;         /* +1 each time a quorate partition is endorsed (see docs/replication.md) */
     uint64_t seq;           /* commands applied since the cluster was created */
     GHashTable *node_admin; /* char *node name -> drv_node_admin_t * (owned) */
     GHashTable *settings;   /* char *key -> char *value (owned) */
+    GHashTable *resources;  /* char *name -> drv_resource_t * (owned) */
 } drv_state_t;
+
+drv_resource_t *drv_resource_new(const char *name);
+void drv_resource_free(drv_resource_t *r);
+drv_resource_t *drv_resource_copy(const drv_resource_t *r);
+bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b);
+/* The node's report record for R, created on demand when CREATE. */
+drv_res_node_t *drv_resource_node(drv_resource_t *r, const char *node, bool create);
+/* Name of a node reporting R running other than EXCEPT (NULL: none). */
+const char *drv_resource_running_elsewhere(const drv_resource_t *r, const char *except);
+const char *drv_obs_str(drv_obs_t o);
+const char *drv_role_str(drv_role_t r);
+/* Resource names: 1-64 characters of [A-Za-z0-9_.-], not starting with '-' or '.'. */
+bool drv_resource_name_valid(const char *name);
+const char *drv_priority_str(uint8_t p);
+int drv_priority_parse(const char *s, uint8_t *out);
 
 drv_state_t *drv_state_new(void);
 void drv_state_free(drv_state_t *st);

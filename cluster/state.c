@@ -10,6 +10,8 @@ drv_state_t *drv_state_new(void)
 
     st->node_admin = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     st->settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    st->resources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify)drv_resource_free);
     return st;
 }
 
@@ -20,6 +22,7 @@ void drv_state_free(drv_state_t *st)
     }
     g_hash_table_destroy(st->node_admin);
     g_hash_table_destroy(st->settings);
+    g_hash_table_destroy(st->resources);
     g_free(st);
 }
 
@@ -38,6 +41,10 @@ drv_state_t *drv_state_copy(const drv_state_t *st)
     g_hash_table_iter_init(&it, st->settings);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         g_hash_table_insert(cp->settings, g_strdup(k), g_strdup(v));
+    }
+    g_hash_table_iter_init(&it, st->resources);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        g_hash_table_insert(cp->resources, g_strdup(k), drv_resource_copy(v));
     }
     return cp;
 }
@@ -81,10 +88,225 @@ static bool settings_equal(GHashTable *a, GHashTable *b)
     return true;
 }
 
+static bool resources_equal(GHashTable *a, GHashTable *b)
+{
+    GHashTableIter it;
+    gpointer k, v;
+
+    if (g_hash_table_size(a) != g_hash_table_size(b)) {
+        return false;
+    }
+    g_hash_table_iter_init(&it, a);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const drv_resource_t *w = g_hash_table_lookup(b, k);
+
+        if (w == NULL || !drv_resource_equal(v, w)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool drv_state_equal(const drv_state_t *a, const drv_state_t *b)
 {
     return a->epoch == b->epoch && a->seq == b->seq && node_admin_equal(a->node_admin, b->node_admin)
-           && settings_equal(a->settings, b->settings);
+           && settings_equal(a->settings, b->settings)
+           && resources_equal(a->resources, b->resources);
+}
+
+/* ---- resources ---- */
+
+static void pref_free(gpointer p)
+{
+    drv_pref_t *x = p;
+
+    g_free(x->node);
+    g_free(x);
+}
+
+static void res_node_free(gpointer p)
+{
+    drv_res_node_t *n = p;
+
+    g_free(n->last_error);
+    g_free(n);
+}
+
+drv_resource_t *drv_resource_new(const char *name)
+{
+    drv_resource_t *r = g_new0(drv_resource_t, 1);
+
+    r->name = g_strdup(name);
+    r->priority = 1;
+    r->allow_migrate = true;
+    r->prefer = g_ptr_array_new_with_free_func(pref_free);
+    r->anti_affinity = g_ptr_array_new_with_free_func(g_free);
+    r->nodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, res_node_free);
+    return r;
+}
+
+void drv_resource_free(drv_resource_t *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    g_free(r->name);
+    g_free(r->uuid);
+    g_free(r->domain);
+    g_free(r->xml);
+    g_ptr_array_unref(r->prefer);
+    g_ptr_array_unref(r->anti_affinity);
+    g_free(r->move_to);
+    g_free(r->assigned);
+    g_free(r->moving_from);
+    g_free(r->failed);
+    g_hash_table_destroy(r->nodes);
+    g_free(r->last_failure);
+    g_free(r);
+}
+
+drv_resource_t *drv_resource_copy(const drv_resource_t *r)
+{
+    drv_resource_t *c = drv_resource_new(r->name);
+    GHashTableIter it;
+    gpointer k, v;
+
+    c->uuid = g_strdup(r->uuid);
+    c->domain = g_strdup(r->domain);
+    c->xml = g_strdup(r->xml);
+    c->cpu = r->cpu;
+    c->memory_mib = r->memory_mib;
+    c->priority = r->priority;
+    c->allow_migrate = r->allow_migrate;
+    for (guint i = 0; i < r->prefer->len; i++) {
+        const drv_pref_t *p = g_ptr_array_index(r->prefer, i);
+        drv_pref_t *q = g_new0(drv_pref_t, 1);
+
+        q->node = g_strdup(p->node);
+        q->weight = p->weight;
+        g_ptr_array_add(c->prefer, q);
+    }
+    for (guint i = 0; i < r->anti_affinity->len; i++) {
+        g_ptr_array_add(c->anti_affinity, g_strdup(g_ptr_array_index(r->anti_affinity, i)));
+    }
+    c->role = r->role;
+    c->move_to = g_strdup(r->move_to);
+    c->assigned = g_strdup(r->assigned);
+    c->moving_from = g_strdup(r->moving_from);
+    c->failed = g_strdup(r->failed);
+    c->last_failure = g_strdup(r->last_failure);
+    g_hash_table_iter_init(&it, r->nodes);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const drv_res_node_t *n = v;
+        drv_res_node_t *m = g_memdup2(n, sizeof(*n));
+
+        m->last_error = g_strdup(n->last_error);
+        g_hash_table_insert(c->nodes, g_strdup(k), m);
+    }
+    return c;
+}
+
+bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b)
+{
+    GHashTableIter it;
+    gpointer k, v;
+
+    if (g_strcmp0(a->name, b->name) || g_strcmp0(a->uuid, b->uuid)
+        || g_strcmp0(a->domain, b->domain) || g_strcmp0(a->xml, b->xml) || a->cpu != b->cpu
+        || a->memory_mib != b->memory_mib || a->priority != b->priority
+        || a->allow_migrate != b->allow_migrate || a->role != b->role
+        || g_strcmp0(a->move_to, b->move_to) || g_strcmp0(a->assigned, b->assigned)
+        || g_strcmp0(a->moving_from, b->moving_from) || g_strcmp0(a->failed, b->failed)
+        || g_strcmp0(a->last_failure, b->last_failure) || a->prefer->len != b->prefer->len
+        || a->anti_affinity->len != b->anti_affinity->len
+        || g_hash_table_size(a->nodes) != g_hash_table_size(b->nodes)) {
+        return false;
+    }
+    for (guint i = 0; i < a->prefer->len; i++) {
+        const drv_pref_t *p = g_ptr_array_index(a->prefer, i);
+        const drv_pref_t *q = g_ptr_array_index(b->prefer, i);
+
+        if (strcmp(p->node, q->node) != 0 || p->weight != q->weight) {
+            return false;
+        }
+    }
+    for (guint i = 0; i < a->anti_affinity->len; i++) {
+        if (strcmp(g_ptr_array_index(a->anti_affinity, i), g_ptr_array_index(b->anti_affinity, i))) {
+            return false;
+        }
+    }
+    g_hash_table_iter_init(&it, a->nodes);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const drv_res_node_t *x = v;
+        const drv_res_node_t *y = g_hash_table_lookup(b->nodes, k);
+
+        if (y == NULL || x->obs != y->obs || x->failures != y->failures
+            || x->window_start != y->window_start || g_strcmp0(x->last_error, y->last_error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+drv_res_node_t *drv_resource_node(drv_resource_t *r, const char *node, bool create)
+{
+    drv_res_node_t *n = g_hash_table_lookup(r->nodes, node);
+
+    if (n == NULL && create) {
+        n = g_new0(drv_res_node_t, 1);
+        g_hash_table_insert(r->nodes, g_strdup(node), n);
+    }
+    return n;
+}
+
+const char *drv_resource_running_elsewhere(const drv_resource_t *r, const char *except)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    const char *best = NULL;
+
+    g_hash_table_iter_init(&it, r->nodes);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const drv_res_node_t *n = v;
+
+        if (n->obs == DRV_OBS_RUNNING && g_strcmp0(k, except) != 0
+            && (best == NULL || strcmp(k, best) < 0)) {
+            best = k; /* lowest name: deterministic */
+        }
+    }
+    return best;
+}
+
+const char *drv_obs_str(drv_obs_t o)
+{
+    switch (o) {
+    case DRV_OBS_STOPPED:
+        return "stopped";
+    case DRV_OBS_RUNNING:
+        return "running";
+    case DRV_OBS_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+const char *drv_priority_str(uint8_t p)
+{
+    return p == 0 ? "low" : p == 2 ? "high" : "medium";
+}
+
+int drv_priority_parse(const char *s, uint8_t *out)
+{
+    if (g_strcmp0(s, "low") == 0) {
+        *out = 0;
+    } else if (g_strcmp0(s, "medium") == 0) {
+        *out = 1;
+    } else if (g_strcmp0(s, "high") == 0) {
+        *out = 2;
+    } else {
+        return -1;
+    }
+    return 0;
 }
 
 drv_node_admin_t drv_state_node_admin(const drv_state_t *st, const char *node)
@@ -107,4 +329,32 @@ const char *drv_node_admin_str(drv_node_admin_t a)
         return "maintenance";
     }
     return "online";
+}
+
+const char *drv_role_str(drv_role_t r)
+{
+    switch (r) {
+    case DRV_ROLE_STARTED:
+        return "started";
+    case DRV_ROLE_STOPPED:
+        return "stopped";
+    case DRV_ROLE_REMOVING:
+        return "removing";
+    }
+    return "unknown";
+}
+
+bool drv_resource_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+
+    if (n == 0 || n > 64 || name[0] == '-' || name[0] == '.') {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!g_ascii_isalnum(name[i]) && name[i] != '_' && name[i] != '-' && name[i] != '.') {
+            return false;
+        }
+    }
+    return true;
 }

@@ -81,6 +81,66 @@ static void put_str(GByteArray *b, const char *s)
     g_byte_array_append(b, (const uint8_t *)s, (guint)n);
 }
 
+static void put_opt(GByteArray *b, const char *s)
+{
+    put_str(b, s ? s : "");
+}
+
+static void put_blob(GByteArray *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    g_assert(n <= DRV_WIRE_MAX_XML);
+    put_u32(b, (uint32_t)n);
+    g_byte_array_append(b, (const uint8_t *)(s ? s : ""), (guint)n);
+}
+
+static gint cmp_str(gconstpointer a, gconstpointer b);
+static GPtrArray *sorted_keys(GHashTable *h);
+
+static void put_resource(GByteArray *b, const drv_resource_t *r)
+{
+    GPtrArray *keys;
+
+    put_str(b, r->name);
+    put_opt(b, r->uuid);
+    put_opt(b, r->domain);
+    put_blob(b, r->xml);
+    put_u32(b, r->cpu);
+    put_u64(b, r->memory_mib);
+    put_u8(b, r->priority);
+    put_u8(b, r->allow_migrate ? 1 : 0);
+    put_u32(b, r->prefer->len);
+    for (guint i = 0; i < r->prefer->len; i++) {
+        const drv_pref_t *p = g_ptr_array_index(r->prefer, i);
+
+        put_str(b, p->node);
+        put_u32(b, p->weight);
+    }
+    put_u32(b, r->anti_affinity->len);
+    for (guint i = 0; i < r->anti_affinity->len; i++) {
+        put_str(b, g_ptr_array_index(r->anti_affinity, i));
+    }
+    put_u8(b, (uint8_t)r->role);
+    put_opt(b, r->move_to);
+    put_opt(b, r->assigned);
+    put_opt(b, r->moving_from);
+    put_opt(b, r->failed);
+    put_opt(b, r->last_failure);
+    keys = sorted_keys(r->nodes);
+    put_u32(b, keys->len);
+    for (guint i = 0; i < keys->len; i++) {
+        const drv_res_node_t *n = g_hash_table_lookup(r->nodes, keys->pdata[i]);
+
+        put_str(b, keys->pdata[i]);
+        put_u8(b, (uint8_t)n->obs);
+        put_u32(b, n->failures);
+        put_u64(b, n->window_start);
+        put_opt(b, n->last_error);
+    }
+    g_ptr_array_free(keys, TRUE);
+}
+
 static void set_u32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) {
@@ -153,6 +213,24 @@ static void put_state(GByteArray *b, const drv_state_t *st)
         put_str(b, g_hash_table_lookup(st->settings, keys->pdata[i]));
     }
     g_ptr_array_free(keys, TRUE);
+    keys = sorted_keys(st->resources);
+    put_u32(b, keys->len);
+    for (guint i = 0; i < keys->len; i++) {
+        put_resource(b, g_hash_table_lookup(st->resources, keys->pdata[i]));
+    }
+    g_ptr_array_free(keys, TRUE);
+}
+
+uint8_t *drv_wire_reround(const uint8_t *msg, size_t len, uint64_t round)
+{
+    uint8_t *b = g_memdup2(msg, len);
+
+    g_assert(len >= DRV_WIRE_HDR_LEN);
+    set_u32(b + 16, (uint32_t)round);
+    set_u32(b + 20, (uint32_t)(round >> 32));
+    set_u32(b + 12, 0);
+    set_u32(b + 12, drv_crc32(b, len));
+    return b;
 }
 
 uint8_t *drv_wire_summary(uint64_t round, uint64_t epoch, uint64_t seq, size_t *len)
@@ -194,7 +272,14 @@ uint8_t *drv_wire_cmd(uint64_t round, uint64_t req_id, const drv_cmd_t *cmd, siz
     put_u16(b, (uint16_t)cmd->type);
     put_u8(b, cmd->flag ? 1 : 0);
     put_str(b, cmd->name);
-    put_str(b, cmd->type == DRV_CMD_SETTING_SET ? cmd->value : "");
+    put_opt(b, cmd->value);
+    put_opt(b, cmd->value2);
+    put_u8(b, cmd->obs);
+    put_u64(b, cmd->ts);
+    put_u8(b, cmd->res ? 1 : 0);
+    if (cmd->res) {
+        put_resource(b, cmd->res);
+    }
     return finish(b, len);
 }
 
@@ -207,12 +292,111 @@ static bool name_valid(const char *s, size_t max)
     return n > 0 && n <= max && g_utf8_validate(s, (gssize)n, NULL);
 }
 
+static bool empty(const char *s)
+{
+    return s == NULL || s[0] == '\0';
+}
+
+static bool opt_name_valid(const char *s)
+{
+    return empty(s) || name_valid(s, 255);
+}
+
+bool drv_resource_def_valid(const drv_resource_t *r, const char **why)
+{
+    if (!drv_resource_name_valid(r->name)) {
+        *why = "resource name must be 1-64 characters of A-Z a-z 0-9 _ . - (not starting with - or .)";
+        return false;
+    }
+    if (r->uuid == NULL || strlen(r->uuid) != 36 || !g_uuid_string_is_valid(r->uuid)) {
+        *why = "resource uuid must be a UUID string";
+        return false;
+    }
+    if (!name_valid(r->domain, 255)) {
+        *why = "resource domain name must be 1-255 bytes of UTF-8";
+        return false;
+    }
+    if (empty(r->xml) || strlen(r->xml) > DRV_WIRE_MAX_XML || !g_utf8_validate(r->xml, -1, NULL)) {
+        *why = "domain XML must be 1 byte to 256 KiB of UTF-8";
+        return false;
+    }
+    if (r->cpu == 0 || r->cpu > 4096 || r->memory_mib == 0 || r->memory_mib > (1ull << 32)) {
+        *why = "cpu must be 1-4096 and memory 1 MiB-4 PiB";
+        return false;
+    }
+    if (r->priority > 2 || r->role > DRV_ROLE_REMOVING) {
+        *why = "priority or role out of range";
+        return false;
+    }
+    if (r->prefer->len > 1024 || r->anti_affinity->len > 1024) {
+        *why = "too many preferences or anti-affinity groups";
+        return false;
+    }
+    for (guint i = 0; i < r->prefer->len; i++) {
+        const drv_pref_t *p = g_ptr_array_index(r->prefer, i);
+
+        if (!name_valid(p->node, 255) || p->weight < 1 || p->weight > 1000000) {
+            *why = "a preference needs a node name and a weight from 1 to 1000000";
+            return false;
+        }
+    }
+    for (guint i = 0; i < r->anti_affinity->len; i++) {
+        if (!name_valid(g_ptr_array_index(r->anti_affinity, i), 255)) {
+            *why = "anti-affinity group names must be 1-255 bytes of UTF-8";
+            return false;
+        }
+    }
+    if (!opt_name_valid(r->move_to) || !opt_name_valid(r->assigned)
+        || !opt_name_valid(r->moving_from)) {
+        *why = "bad node name in resource placement";
+        return false;
+    }
+    return true;
+}
+
 bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
 {
     const char *dummy;
 
     if (why == NULL) {
         why = &dummy;
+    }
+    if (cmd->type != DRV_CMD_SETTING_SET && cmd->value != NULL && strlen(cmd->value) > 255) {
+        *why = "value too long";
+        return false;
+    }
+    if ((cmd->value2 && strlen(cmd->value2) > DRV_WIRE_MAX_STR)
+        || (cmd->value2 && !g_utf8_validate(cmd->value2, -1, NULL))) {
+        *why = "second value must be at most 1024 bytes of UTF-8";
+        return false;
+    }
+    if (cmd->res != NULL && cmd->type != DRV_CMD_RES_ADD) {
+        *why = "a resource definition given to a command that takes none";
+        return false;
+    }
+    switch (cmd->type) {
+    case DRV_CMD_NODE_STANDBY:
+    case DRV_CMD_NODE_MAINTENANCE:
+    case DRV_CMD_SETTING_DEL:
+    case DRV_CMD_RES_ADD:
+    case DRV_CMD_RES_REMOVE:
+    case DRV_CMD_RES_ROLE:
+    case DRV_CMD_RES_PURGE:
+        if (!empty(cmd->value) || !empty(cmd->value2)) {
+            *why = "a value given to a command that takes none";
+            return false;
+        }
+        break;
+    case DRV_CMD_SETTING_SET:
+    case DRV_CMD_RES_MOVE:
+    case DRV_CMD_RES_FAILED:
+        if (!empty(cmd->value2)) {
+            *why = "a second value given to a command that takes none";
+            return false;
+        }
+        break;
+    default:
+        break;
     }
     switch (cmd->type) {
     case DRV_CMD_NODE_STANDBY:
@@ -232,6 +416,45 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
     case DRV_CMD_SETTING_DEL:
         if (!name_valid(cmd->name, 255)) {
             *why = "setting key must be 1-255 bytes of UTF-8";
+            return false;
+        }
+        return true;
+    case DRV_CMD_RES_ADD:
+        if (cmd->res == NULL) {
+            *why = "resource add without a definition";
+            return false;
+        }
+        if (!drv_resource_def_valid(cmd->res, why)) {
+            return false;
+        }
+        if (g_strcmp0(cmd->name, cmd->res->name) != 0) {
+            *why = "resource add: name and definition disagree";
+            return false;
+        }
+        return true;
+    case DRV_CMD_RES_REMOVE:
+    case DRV_CMD_RES_ROLE:
+    case DRV_CMD_RES_MOVE:
+    case DRV_CMD_RES_ASSIGN:
+    case DRV_CMD_RES_FAILED:
+    case DRV_CMD_RES_PURGE:
+    case DRV_CMD_RES_REPORT:
+        if (!drv_resource_name_valid(cmd->name)) {
+            *why = "bad resource name";
+            return false;
+        }
+        if ((cmd->type == DRV_CMD_RES_MOVE || cmd->type == DRV_CMD_RES_ASSIGN)
+            && (!opt_name_valid(cmd->value) || !opt_name_valid(cmd->value2))) {
+            *why = "bad node name";
+            return false;
+        }
+        if (cmd->type == DRV_CMD_RES_REPORT
+            && (!name_valid(cmd->value, 255) || cmd->obs > DRV_OBS_FAILED)) {
+            *why = "a report needs a node name and an observation";
+            return false;
+        }
+        if (cmd->type == DRV_CMD_RES_FAILED && cmd->value && !g_utf8_validate(cmd->value, -1, NULL)) {
+            *why = "bad failure text";
             return false;
         }
         return true;
@@ -328,6 +551,125 @@ static char *get_str(reader_t *r, bool empty_ok, const char *what)
     return s;
 }
 
+/* Optional string: "" decodes to NULL. */
+static char *get_opt(reader_t *r, const char *what)
+{
+    char *s = get_str(r, true, what);
+
+    if (s && s[0] == '\0') {
+        g_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static char *get_blob(reader_t *r, const char *what)
+{
+    uint32_t n = get_u32(r, what);
+    char *s;
+
+    if (r->err) {
+        return NULL;
+    }
+    if (n > DRV_WIRE_MAX_XML || !need(r, n, what)) {
+        r->err = what;
+        return NULL;
+    }
+    if (memchr(r->p + r->off, 0, n) != NULL
+        || !g_utf8_validate((const char *)r->p + r->off, n, NULL)) {
+        r->err = what;
+        return NULL;
+    }
+    s = g_strndup((const char *)r->p + r->off, n);
+    r->off += n;
+    return s;
+}
+
+static drv_resource_t *get_resource(reader_t *r)
+{
+    g_autofree char *name = get_str(r, false, "resource: bad name");
+    drv_resource_t *res;
+    uint32_t n;
+    const char *why = NULL;
+
+    if (r->err) {
+        return NULL;
+    }
+    res = drv_resource_new(name);
+    res->uuid = get_opt(r, "resource: bad uuid");
+    res->domain = get_opt(r, "resource: bad domain name");
+    res->xml = get_blob(r, "resource: bad domain XML");
+    res->cpu = get_u32(r, "resource: truncated cpu");
+    res->memory_mib = get_u64(r, "resource: truncated memory");
+    res->priority = get_u8(r, "resource: truncated priority");
+    res->allow_migrate = get_u8(r, "resource: truncated allow_migrate") != 0;
+    n = get_u32(r, "resource: truncated preferences");
+    if (!r->err && n > 1024) {
+        r->err = "resource: too many preferences";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        drv_pref_t *p = g_new0(drv_pref_t, 1);
+
+        p->node = get_str(r, false, "resource: bad preference node");
+        p->weight = get_u32(r, "resource: truncated preference weight");
+        g_ptr_array_add(res->prefer, p);
+        if (p->node == NULL) {
+            p->node = g_strdup("");
+        }
+    }
+    n = get_u32(r, "resource: truncated anti-affinity");
+    if (!r->err && n > 1024) {
+        r->err = "resource: too many anti-affinity groups";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        char *g = get_str(r, false, "resource: bad anti-affinity group");
+
+        if (g) {
+            g_ptr_array_add(res->anti_affinity, g);
+        }
+    }
+    res->role = (drv_role_t)get_u8(r, "resource: truncated role");
+    res->move_to = get_opt(r, "resource: bad move_to");
+    res->assigned = get_opt(r, "resource: bad assigned");
+    res->moving_from = get_opt(r, "resource: bad moving_from");
+    res->failed = get_opt(r, "resource: bad failed");
+    res->last_failure = get_opt(r, "resource: bad last_failure");
+    n = get_u32(r, "resource: truncated node reports");
+    if (!r->err && n > DRV_WIRE_MAX_ENTRIES) {
+        r->err = "resource: too many node reports";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        char *node = get_str(r, false, "resource: bad report node");
+        drv_res_node_t *rn = g_new0(drv_res_node_t, 1);
+
+        rn->obs = (drv_obs_t)get_u8(r, "resource: truncated report");
+        rn->failures = get_u32(r, "resource: truncated report");
+        rn->window_start = get_u64(r, "resource: truncated report");
+        rn->last_error = get_opt(r, "resource: bad report error");
+        if (!r->err && rn->obs > DRV_OBS_FAILED) {
+            r->err = "resource: report observation out of range";
+        }
+        if (!r->err && g_hash_table_contains(res->nodes, node)) {
+            r->err = "resource: duplicate report node";
+        }
+        if (r->err) {
+            g_free(node);
+            g_free(rn->last_error);
+            g_free(rn);
+            break;
+        }
+        g_hash_table_insert(res->nodes, node, rn);
+    }
+    if (!r->err && !drv_resource_def_valid(res, &why)) {
+        r->err = why;
+    }
+    if (r->err) {
+        drv_resource_free(res);
+        return NULL;
+    }
+    return res;
+}
+
 static drv_state_t *get_state(reader_t *r)
 {
     drv_state_t *st = drv_state_new();
@@ -380,6 +722,23 @@ static drv_state_t *get_state(reader_t *r)
         }
         g_hash_table_insert(st->settings, k, v);
     }
+    n = get_u32(r, "state: truncated resource count");
+    if (!r->err && n > DRV_WIRE_MAX_ENTRIES) {
+        r->err = "state: too many resources";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        drv_resource_t *res = get_resource(r);
+
+        if (res == NULL) {
+            break;
+        }
+        if (g_hash_table_contains(st->resources, res->name)) {
+            r->err = "state: duplicate resource";
+            drv_resource_free(res);
+            break;
+        }
+        g_hash_table_insert(st->resources, g_strdup(res->name), res);
+    }
     if (r->err) {
         drv_state_free(st);
         return NULL;
@@ -391,6 +750,8 @@ void drv_msg_clear(drv_msg_t *msg)
 {
     g_free(msg->cmd_name);
     g_free(msg->cmd_value);
+    g_free(msg->cmd_value2);
+    drv_resource_free(msg->cmd_res);
     drv_state_free(msg->state);
     memset(msg, 0, sizeof(*msg));
 }
@@ -467,7 +828,7 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
         break;
     }
     case DRV_MSG_CMD: {
-        uint8_t flag;
+        uint8_t flag, has_res;
         drv_cmd_t cmd;
 
         msg->req_id = get_u64(&r, "cmd: truncated request id");
@@ -475,6 +836,16 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
         flag = get_u8(&r, "cmd: truncated flag");
         msg->cmd_name = get_str(&r, false, "cmd: bad name");
         msg->cmd_value = get_str(&r, true, "cmd: bad value");
+        msg->cmd_value2 = get_str(&r, true, "cmd: bad second value");
+        msg->cmd_obs = get_u8(&r, "cmd: truncated observation");
+        msg->cmd_ts = get_u64(&r, "cmd: truncated timestamp");
+        has_res = get_u8(&r, "cmd: truncated resource flag");
+        if (!r.err && has_res > 1) {
+            r.err = "cmd: resource flag out of range";
+        }
+        if (!r.err && has_res) {
+            msg->cmd_res = get_resource(&r);
+        }
         if (r.err) {
             break;
         }
@@ -483,12 +854,10 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
             break;
         }
         msg->cmd_flag = flag == 1;
-        cmd = (drv_cmd_t){msg->cmd_type, msg->cmd_name, msg->cmd_value, msg->cmd_flag};
+        cmd = (drv_cmd_t){msg->cmd_type, msg->cmd_name, msg->cmd_value, msg->cmd_flag,
+                          msg->cmd_value2, msg->cmd_obs, msg->cmd_ts, msg->cmd_res};
         if (!drv_cmd_valid(&cmd, &r.err)) {
             break;
-        }
-        if (msg->cmd_type != DRV_CMD_SETTING_SET && msg->cmd_value[0] != '\0') {
-            r.err = "cmd: value given for a command that takes none";
         }
         break;
     }

@@ -4,7 +4,7 @@
  *   u32 magic 'DRV1' | u16 version | u16 type | u32 total length | u32 crc32 (of the whole
  *   message with this field zeroed) | u64 round | u64 reserved (0)
  * then a type-specific body. Strings are u16 length + bytes (valid UTF-8, no NUL, at most
- * DRV_WIRE_MAX_STR bytes). The decoder checks every length against the buffer, rejects
+ * DRV_WIRE_MAX_STR bytes); domain XML is u32 length + bytes (at most DRV_WIRE_MAX_XML). The decoder checks every length against the buffer, rejects
  * trailing bytes, unknown types, other versions and anything over DRV_WIRE_MAX_MSG, and
  * never changes anything on failure. See docs/replication.md.
  */
@@ -24,6 +24,7 @@
 #define DRV_WIRE_MAX_MSG (1024 * 1024)
 #define DRV_WIRE_MAX_STR 1024
 #define DRV_WIRE_MAX_ENTRIES 16384
+#define DRV_WIRE_MAX_XML (256 * 1024) /* a domain XML (u32 length) */
 
 typedef enum drv_msg_type {
     DRV_MSG_SUMMARY = 1, /* sync: my epoch and seq for this round */
@@ -44,7 +45,11 @@ typedef struct drv_msg {
     drv_cmd_type_t cmd_type;
     bool cmd_flag;
     char *cmd_name;       /* CMD (owned) */
-    char *cmd_value;      /* CMD, SETTING_SET only (owned) */
+    char *cmd_value;      /* CMD (owned; "" when absent) */
+    char *cmd_value2;     /* CMD (owned; "" when absent) */
+    uint8_t cmd_obs;
+    uint64_t cmd_ts;
+    drv_resource_t *cmd_res; /* CMD RES_ADD (owned) */
     drv_state_t *state;   /* STATE (owned) */
 } drv_msg_t;
 
@@ -54,6 +59,8 @@ uint8_t *drv_wire_close(uint64_t round, size_t *len);
 uint8_t *drv_wire_state(uint64_t round, const drv_state_t *st, size_t *len);
 uint8_t *drv_wire_quorum(uint64_t round, bool quorate, size_t *len);
 uint8_t *drv_wire_cmd(uint64_t round, uint64_t req_id, const drv_cmd_t *cmd, size_t *len);
+/* A copy of the encoded message MSG with its round replaced (and the checksum redone). */
+uint8_t *drv_wire_reround(const uint8_t *msg, size_t len, uint64_t round);
 
 /* 0, or DRV_ERR_BAD_MESSAGE with a static reason in *WHY. On failure *MSG is left cleared. */
 int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **why);
@@ -61,6 +68,7 @@ void drv_msg_clear(drv_msg_t *msg);
 
 /* Validation shared by the encoder's callers and the decoder. */
 bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why);
+bool drv_resource_def_valid(const drv_resource_t *r, const char **why);
 
 uint32_t drv_crc32(const void *buf, size_t len);
 

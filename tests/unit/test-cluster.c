@@ -628,6 +628,124 @@ static void test_request_timeout(void)
     sim_free(s);
 }
 
+static drv_resource_t *mkres(const char *name, const char *uuid, const char *domain)
+{
+    drv_resource_t *r = drv_resource_new(name);
+
+    r->uuid = g_strdup(uuid);
+    r->domain = g_strdup(domain);
+    r->xml = g_strdup("<domain/>");
+    r->cpu = 1;
+    r->memory_mib = 64;
+    return r;
+}
+
+static int res_cmd(sim_t *s, int i, drv_cmd_t cmd)
+{
+    uint64_t req;
+    int rc = drv_cluster_submit(s->node[i].c, &cmd, s->now, 5000, &req);
+
+    if (rc != DRV_OK) {
+        return rc;
+    }
+    run(s);
+    return done_rc(s, i, req);
+}
+
+static const drv_resource_t *res_on(sim_t *s, int i, const char *name)
+{
+    return g_hash_table_lookup(drv_cluster_state(s->node[i].c)->resources, name);
+}
+
+static void test_resources(void)
+{
+    sim_t *s = sim_new(3, false);
+    drv_resource_t *a = mkres("vm1", "11111111-1111-4111-8111-111111111111", "dom1");
+    drv_resource_t *b = mkres("vm2", "11111111-1111-4111-8111-111111111111", "dom2");
+    drv_resource_t *c = mkres("vm3", "33333333-1111-4111-8111-111111111111", "dom1");
+    uint64_t seq;
+
+    a->assigned = g_strdup("n3"); /* runtime fields from a client are ignored */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ADD, "vm1", .res = a}), DRV_OK);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(res_on(s, i, "vm1"));
+        CU_ASSERT_PTR_NULL(res_on(s, i, "vm1")->assigned);
+        CU_ASSERT_EQUAL(res_on(s, i, "vm1")->role, DRV_ROLE_STARTED);
+    }
+    seq = drv_cluster_state(s->node[1].c)->seq;
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ADD, "vm1", .res = a}), DRV_ERR_EXISTS);
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ADD, "vm2", .res = b}), DRV_ERR_EXISTS);
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ADD, "vm3", .res = c}), DRV_ERR_EXISTS);
+    CU_ASSERT_EQUAL(drv_cluster_state(s->node[1].c)->seq, seq); /* refusals change nothing */
+    CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_RES_ROLE, "nope", .flag = true}),
+                    DRV_ERR_UNKNOWN_RESOURCE);
+
+    /* coordinator assignment and node reports */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2"}), DRV_OK);
+    CU_ASSERT_STRING_EQUAL(res_on(s, 2, "vm1")->assigned, "n2");
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2",
+                                              .obs = DRV_OBS_RUNNING, .ts = 1000}), DRV_OK);
+    CU_ASSERT_STRING_EQUAL(drv_resource_running_elsewhere(res_on(s, 0, "vm1"), NULL), "n2");
+
+    /* failures inside the window count up; one after it starts a new window */
+    for (int k = 1; k <= 3; k++) {
+        CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_FAILED,
+                                                  .ts = 1000 + (uint64_t)k, .value2 = "crashed"}),
+                        DRV_OK);
+    }
+    {
+        drv_res_node_t *n = g_hash_table_lookup(res_on(s, 0, "vm1")->nodes, "n2");
+
+        CU_ASSERT_EQUAL(n->failures, 3);
+        CU_ASSERT_EQUAL(n->obs, DRV_OBS_FAILED);
+        CU_ASSERT_STRING_EQUAL(res_on(s, 0, "vm1")->last_failure, "n2: crashed");
+    }
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_FAILED,
+                                              .ts = 1000 + 11 * 60 * 1000, .value2 = "again"}),
+                    DRV_OK);
+    CU_ASSERT_EQUAL(((drv_res_node_t *)g_hash_table_lookup(res_on(s, 2, "vm1")->nodes, "n2"))->failures, 1);
+    /* a start is a clean-up */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_FAILED, "vm1", "gave up"}), DRV_OK);
+    CU_ASSERT_STRING_EQUAL(res_on(s, 1, "vm1")->failed, "gave up");
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ROLE, "vm1", .flag = true}), DRV_OK);
+    CU_ASSERT_PTR_NULL(res_on(s, 1, "vm1")->failed);
+    CU_ASSERT_EQUAL(((drv_res_node_t *)g_hash_table_lookup(res_on(s, 2, "vm1")->nodes, "n2"))->failures, 0);
+
+    /* move and clear */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MOVE, "vm1", "n3"}), DRV_OK);
+    CU_ASSERT_STRING_EQUAL(res_on(s, 1, "vm1")->move_to, "n3");
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MOVE, "vm1", NULL}), DRV_OK);
+    CU_ASSERT_PTR_NULL(res_on(s, 1, "vm1")->move_to);
+
+    /* remove: purged only once no node reports it running */
+    CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2",
+                                              .obs = DRV_OBS_RUNNING, .ts = 5}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_RES_REMOVE, "vm1"}), DRV_OK);
+    CU_ASSERT_EQUAL(res_on(s, 0, "vm1")->role, DRV_ROLE_REMOVING);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ROLE, "vm1", .flag = true}),
+                    DRV_ERR_UNKNOWN_RESOURCE);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_PURGE, "vm1"}), DRV_ERR_BAD_ARGS);
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2",
+                                              .obs = DRV_OBS_STOPPED, .ts = 6}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_PURGE, "vm1"}), DRV_OK);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_PTR_NULL(res_on(s, i, "vm1"));
+    }
+    /* the freed name and UUID can be used again */
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ADD, "vm2", .res = b}), DRV_OK);
+    assert_converged(s, 0);
+    /* and it survives a restart from disk */
+    node_stop(s, 2);
+    confchg(s);
+    node_start(s, 2, drv_state_copy(s->node[2].disk));
+    confchg(s);
+    CU_ASSERT_PTR_NOT_NULL(res_on(s, 2, "vm2"));
+    drv_resource_free(a);
+    drv_resource_free(b);
+    drv_resource_free(c);
+    sim_free(s);
+}
+
 /* Random partitions, heals, restarts and writes. Invariants after every step: each component
  * converges; at most one component is quorate; and at the end every acknowledged write's
  * latest value is what the cluster holds. */
@@ -746,6 +864,7 @@ int main(void)
     CU_add_test(suite, "silent member: round closed", test_silent_member);
     CU_add_test(suite, "in-flight command resent once", test_inflight_resent_once);
     CU_add_test(suite, "request timeout", test_request_timeout);
+    CU_add_test(suite, "resources: add, refuse, report, fail, move, remove", test_resources);
     CU_add_test(suite, "random histories keep acked writes", test_random_histories);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

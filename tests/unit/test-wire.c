@@ -9,11 +9,40 @@
 #include "drover/results.h"
 #include "wire.h"
 
+static drv_resource_t *sample_resource(const char *name)
+{
+    drv_resource_t *r = drv_resource_new(name);
+    drv_pref_t *p = g_new0(drv_pref_t, 1);
+    drv_res_node_t *n;
+
+    r->uuid = g_strdup("6f1c2d9a-8e4b-4b8e-9a53-0c3c1f2b7d10");
+    r->domain = g_strdup(name);
+    r->xml = g_strdup_printf("<domain type='qemu'><name>%s</name></domain>", name);
+    r->cpu = 2;
+    r->memory_mib = 64;
+    r->priority = 2;
+    r->allow_migrate = false;
+    p->node = g_strdup("n2");
+    p->weight = 50;
+    g_ptr_array_add(r->prefer, p);
+    g_ptr_array_add(r->anti_affinity, g_strdup("web"));
+    r->assigned = g_strdup("n2");
+    r->last_failure = g_strdup("n1: crashed");
+    n = drv_resource_node(r, "n1", true);
+    n->obs = DRV_OBS_FAILED;
+    n->failures = 2;
+    n->window_start = 1234567;
+    n->last_error = g_strdup("crashed");
+    drv_resource_node(r, "n2", true)->obs = DRV_OBS_RUNNING;
+    return r;
+}
+
 static drv_state_t *sample_state(void)
 {
     drv_state_t *st = drv_state_new();
     drv_node_admin_t a = {true, false}, b = {false, true};
 
+    g_hash_table_insert(st->resources, g_strdup("vm1"), sample_resource("vm1"));
     st->epoch = 7;
     st->seq = 12345678901ull;
     g_hash_table_insert(st->node_admin, g_strdup("n1"), g_memdup2(&a, sizeof(a)));
@@ -24,6 +53,8 @@ static drv_state_t *sample_state(void)
 }
 
 typedef uint8_t *(*encode_fn)(size_t *len);
+
+static void reseal(uint8_t *b, size_t len);
 
 static uint8_t *enc_summary(size_t *len)
 {
@@ -61,8 +92,26 @@ static uint8_t *enc_cmd_node(size_t *len)
     return drv_wire_cmd(42, 6, &cmd, len);
 }
 
+static uint8_t *enc_cmd_res_add(size_t *len)
+{
+    drv_resource_t *r = sample_resource("vm2");
+    drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm2", NULL, false, NULL, 0, 0, r};
+    uint8_t *b = drv_wire_cmd(42, 7, &cmd, len);
+
+    drv_resource_free(r);
+    return b;
+}
+
+static uint8_t *enc_cmd_report(size_t *len)
+{
+    drv_cmd_t cmd = {DRV_CMD_RES_REPORT, "vm2", "n3", false, "guest crashed", DRV_OBS_FAILED,
+                     99, NULL};
+
+    return drv_wire_cmd(42, 8, &cmd, len);
+}
+
 static const encode_fn encoders[] = {enc_summary, enc_close, enc_state, enc_quorum, enc_cmd,
-                                     enc_cmd_node};
+                                     enc_cmd_node, enc_cmd_res_add, enc_cmd_report};
 
 static void test_round_trip(void)
 {
@@ -112,6 +161,70 @@ static void test_round_trip(void)
         CU_ASSERT_TRUE(m.quorate);
         drv_msg_clear(&m);
     }
+    {
+        g_autofree uint8_t *b = enc_cmd_res_add(&len);
+        drv_resource_t *want = sample_resource("vm2");
+
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, NULL), DRV_OK);
+        CU_ASSERT_EQUAL(m.cmd_type, DRV_CMD_RES_ADD);
+        CU_ASSERT_TRUE(m.cmd_res && drv_resource_equal(m.cmd_res, want));
+        drv_resource_free(want);
+        drv_msg_clear(&m);
+    }
+    {
+        g_autofree uint8_t *b = enc_cmd_report(&len);
+
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, NULL), DRV_OK);
+        CU_ASSERT_EQUAL(m.cmd_obs, DRV_OBS_FAILED);
+        CU_ASSERT_EQUAL(m.cmd_ts, 99);
+        CU_ASSERT_STRING_EQUAL(m.cmd_value, "n3");
+        CU_ASSERT_STRING_EQUAL(m.cmd_value2, "guest crashed");
+        drv_msg_clear(&m);
+    }
+}
+
+/* Definitions the decoder must refuse even when the framing is perfect. */
+static void test_bad_resource_defs(void)
+{
+    drv_resource_t *r;
+    size_t len;
+    drv_msg_t m;
+    const char *why = NULL;
+
+    /* the encoder only takes valid definitions: spoil the encoded bytes, then reseal */
+    r = sample_resource("vm3");
+    {
+        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", NULL, false, NULL, 0, 0, r};
+        g_autofree uint8_t *b = drv_wire_cmd(1, 1, &cmd, &len);
+        uint8_t *u = memmem(b, len, "6f1c2d9a", 8);
+
+        u[0] = 'z'; /* not a UUID any more */
+        reseal(b, len);
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
+    }
+    {
+        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", NULL, false, NULL, 0, 0, r};
+        g_autofree uint8_t *b = drv_wire_cmd(1, 1, &cmd, &len);
+        uint8_t *x = memmem(b, len, "<domain", 7);
+
+        x[-4] = 0xFF; /* XML length far past the end */
+        x[-3] = 0xFF;
+        reseal(b, len);
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
+    }
+    {
+        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm4", NULL, false, NULL, 0, 0, r};
+
+        /* name and definition disagree: refused before encoding */
+        CU_ASSERT_FALSE(drv_cmd_valid(&cmd, &why));
+    }
+    r->cpu = 0;
+    {
+        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", NULL, false, NULL, 0, 0, r};
+
+        CU_ASSERT_FALSE(drv_cmd_valid(&cmd, &why));
+    }
+    drv_resource_free(r);
 }
 
 /* Equal states encode to equal bytes whatever the hash order. */
@@ -237,7 +350,7 @@ static void test_semantic_checks(void)
     {
         g_autofree uint8_t *b = enc_cmd(&len);
 
-        b[len - 2] = 0; /* inside "value" */
+        ((uint8_t *)memmem(b, len, "value", 5))[2] = 0;
         reseal(b, len);
         CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
     }
@@ -245,7 +358,7 @@ static void test_semantic_checks(void)
     {
         g_autofree uint8_t *b = enc_cmd(&len);
 
-        b[len - 2] = 0xFF;
+        ((uint8_t *)memmem(b, len, "value", 5))[2] = 0xFF;
         reseal(b, len);
         CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
     }
@@ -305,6 +418,7 @@ int main(void)
     CU_add_test(suite, "every single-bit corruption rejected", test_every_corruption_rejected);
     CU_add_test(suite, "version, type, trailing bytes, strings", test_semantic_checks);
     CU_add_test(suite, "random garbage rejected", test_random_garbage);
+    CU_add_test(suite, "invalid resource definitions rejected", test_bad_resource_defs);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures();
