@@ -1,7 +1,9 @@
-/* drover-bench LAYOUT [REPEAT]: time parsing and planning of one layout separately (median of
- * REPEAT runs, default 5), and print peak RSS and the quality of the plan, as one table row:
+/* drover-bench LAYOUT [REPEAT [threshold|spread]]: time parsing and planning of one layout
+ * separately (median of REPEAT runs, default 5), and print peak RSS and the quality of the plan,
+ * as one table row:
  *   layout nodes vms parse_ms plan_ms actions moves unplaced waves load_max load_min ratio rss_mib
- * The scenario is the one the layout was generated with (steady / drain / failover). */
+ * The scenario is the one the layout was generated with (steady / drain / failover); the third
+ * argument turns balancing on (threshold 0.8, hysteresis 0.05 unless the layout sets them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,15 @@ int main(int argc, char **argv)
         if (i + 1 < rep)
             drv_policy_input_free(in);
     }
+    const char *mode = argc > 3 ? argv[3] : NULL;
+    if (mode && strcmp(mode, "spread") == 0)
+        in->knobs.balance_level = DRV_BALANCE_SPREAD;
+    else if (mode && strcmp(mode, "threshold") == 0)
+        in->knobs.balance_level = DRV_BALANCE_THRESHOLD;
+    else if (mode) {
+        fprintf(stderr, "drover-bench: balance mode must be threshold or spread\n");
+        return 2;
+    }
     for (int i = 0; i < rep; i++) {
         double t0 = now_ms();
         if (drv_policy_plan(in, &plan) < 0) {
@@ -88,7 +99,9 @@ int main(int argc, char **argv)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    char *base = g_path_get_basename(argv[1]);
+    char *name = g_path_get_basename(argv[1]);
+    char *base = mode ? g_strdup_printf("%s+%s", name, mode) : g_strdup(name);
+    g_free(name);
     printf("%-28s %5zu %6zu %9.1f %8.2f %7zu %6zu %6zu %5d %5.3f %5.3f %6.2f %7.1f\n", base, nn,
            in->n_vms, median(tp, rep), median(tq, rep), plan->n_actions, plan->n_moves,
            plan->n_unplaced, plan->waves, lmax, lmin, lmin > 0 ? lmax / lmin : 0.0,

@@ -45,7 +45,6 @@ static void explain_final(drv_ctx_t *c, int v)
         }
         break;
     }
-    c->ex_winner = -2; /* force the capture below */
     drv__capture(c, v, f, decision, why);
 }
 
