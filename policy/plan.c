@@ -103,6 +103,7 @@ void drv__ctx_clear(drv_ctx_t *c)
     g_free(c->preempted_by);
     g_free(c->ucpu);
     g_free(c->umem);
+    g_free(c->hostable);
     g_free(c->pre_cpu);
     g_free(c->pre_mem);
     g_free(c->pos);
@@ -142,6 +143,10 @@ static void ctx_init(drv_ctx_t *c, const drv_policy_input_t *in, int explain_vm)
     groups_build(&c->hard, in, 0);
     groups_build(&c->soft, in, 1);
     groups_build(&c->aff, in, 2);
+    c->hostable = g_new0(uint8_t, c->nn + 1);
+    for (int n = 0; n < c->nn; n++)
+        c->hostable[n] = in->nodes[n].state == DRV_NODE_ONLINE &&
+                         in->nodes[n].health != DRV_HEALTH_RED;
     c->max_cpu_cap = c->max_mem_cap = 1;
     for (int n = 0; n < c->nn; n++) {
         const drv_policy_node_t *nd = &in->nodes[n];

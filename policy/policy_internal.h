@@ -45,6 +45,7 @@ typedef struct {
     uint8_t *vs;  /* drv_vstate_t per VM */
     int *preempted_by; /* per VM: VM that displaced it, -1 */
     int64_t *ucpu, *umem; /* per node used by planned VMs */
+    uint8_t *hostable;    /* per node: online and not red (may receive VMs) */
     int64_t *pre_cpu, *pre_mem; /* per node x priority: preemptible load */
     GArray **on;   /* per node: int VM ids planned there */
     int *pos;      /* per VM: index in on[place] */

@@ -4,8 +4,7 @@
 
 bool drv__node_hostable(const drv_ctx_t *c, int n)
 {
-    const drv_policy_node_t *nd = &c->in->nodes[n];
-    return nd->state == DRV_NODE_ONLINE && nd->health != DRV_HEALTH_RED;
+    return c->hostable[n];
 }
 
 /* Would VM v be a hard anti-affinity conflict on node n? Returns the other VM or -1. */
@@ -121,7 +120,13 @@ void drv__score(const drv_ctx_t *c, int v, int n, drv_policy_score_t *s)
     for (size_t i = 0; i < vm->n_prefer; i++)
         if (vm->prefer[i].node == n)
             s->preference += vm->prefer[i].weight;
-    s->affinity = drv__soft_score(c, v, n) - s->preference;
+    if (vm->n_affinity)
+        s->affinity += (int64_t)DRV_W_AFFINITY *
+                       count_members(&c->aff, vm->affinity, vm->n_affinity, c->place, v, n);
+    if (vm->n_anti_affinity_soft)
+        s->affinity -= (int64_t)DRV_W_SOFT_AA * count_members(&c->soft, vm->anti_affinity_soft,
+                                                              vm->n_anti_affinity_soft, c->place,
+                                                              v, n);
     if (vm->node == n && c->in->knobs.stickiness > 0 && nd->state == DRV_NODE_ONLINE)
         s->stickiness = c->in->knobs.stickiness;
     if (nd->health == DRV_HEALTH_YELLOW)
