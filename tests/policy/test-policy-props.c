@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <CUnit/Basic.h>
 #include "drv_policy.h"
@@ -594,6 +595,7 @@ static void test_coverage(void)
 
 int main(void)
 {
+    alarm(600); /* a hung planner fails the test instead of hanging make check */
     if (g_getenv("DRV_PROPS_DUMP")) {
         drv_policy_input_t *in = gen_layout(atoi(g_getenv("DRV_PROPS_DUMP")));
         dump_layout(in);
