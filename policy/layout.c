@@ -398,6 +398,12 @@ int drv_policy_layout_parse(const char *data, size_t len, drv_policy_input_t **o
     if ((rc = load_policy(&l, ro)) < 0 || (rc = load_nodes(&l, ro)) < 0 ||
         (rc = load_vms(&l, ro)) < 0)
         goto out;
+    l.in->n_groups = l.groups->len;
+    char *merr = NULL;
+    if (drv_policy_input_validate(l.in, &merr) < 0) {
+        rc = lfail(&l, "%s", merr);
+        g_free(merr);
+    }
 out:
     l.in->n_groups = l.groups->len;
     g_ptr_array_add(l.groups, NULL);

@@ -80,11 +80,23 @@ int drv_policy_input_validate(const drv_policy_input_t *in, char **errmsg)
         if ((unsigned)nd->state > DRV_NODE_FENCED || (unsigned)nd->health > DRV_HEALTH_RED)
             return fail(errmsg, "nodes[%zu]: bad state or health", n);
     }
+    /* bounds that keep every load computation (sums x 1000) far from int64 overflow */
+    const int64_t max_size = (int64_t)1 << 40, max_total = (int64_t)1 << 50;
+    int64_t tot_cpu = 0, tot_mem = 0;
+    for (size_t n = 0; n < in->n_nodes; n++)
+        if (in->nodes[n].cpu > max_size || in->nodes[n].memory_mib > max_size)
+            return fail(errmsg, "nodes[%zu]: capacity too large", n);
     for (size_t v = 0; v < in->n_vms; v++) {
         const drv_policy_vm_t *vm = &in->vms[v];
         int rc;
         if (vm->cpu <= 0 || vm->memory_mib <= 0)
             return fail(errmsg, "vms[%zu]: sizes must be > 0", v);
+        if (vm->cpu > max_size || vm->memory_mib > max_size)
+            return fail(errmsg, "vms[%zu]: size too large", v);
+        tot_cpu += vm->cpu;
+        tot_mem += vm->memory_mib;
+        if (tot_cpu > max_total || tot_mem > max_total)
+            return fail(errmsg, "vms: total size too large");
         if (vm->node < -1 || vm->node >= nn || vm->pin_node < -1 || vm->pin_node >= nn)
             return fail(errmsg, "vms[%zu]: bad node index", v);
         if ((unsigned)vm->priority > DRV_PRIO_HIGH)
