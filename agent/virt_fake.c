@@ -1,0 +1,443 @@
+/* The fake hypervisor (see virt_fake.h). A connection is an epoch number: going down kills
+ * every epoch so far, so a connection opened before an outage stays dead after it, as a
+ * libvirtd restart would leave it. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <glib.h>
+
+#include "drover/results.h"
+#include "virt_fake.h"
+
+typedef struct fdom {
+    char uuid[DRV_UUID_STRLEN];
+    char *name;
+    drv_dom_state_t state;
+    bool persistent;
+} fdom_t;
+
+struct drv_virt_fake {
+    GMutex lock;
+    GHashTable *doms; /* uuid -> fdom_t */
+    bool down;
+    bool acpi;
+    unsigned delay_ms;
+    guint epoch;      /* of the newest connection */
+    guint dead_below; /* connections with a smaller epoch are dead */
+    drv_virt_sink_t *sink; /* of the open connection, NULL when closed */
+    guint sink_epoch;
+    int fail_rc[DRV_FAKE_N_CALLS];
+    char *fail_msg[DRV_FAKE_N_CALLS];
+    unsigned calls[DRV_FAKE_N_CALLS];
+    GPtrArray *log;
+};
+
+static void fdom_free(gpointer data)
+{
+    fdom_t *d = data;
+
+    g_free(d->name);
+    g_free(d);
+}
+
+drv_virt_fake_t *drv_virt_fake_new(void)
+{
+    drv_virt_fake_t *f = g_new0(drv_virt_fake_t, 1);
+
+    g_mutex_init(&f->lock);
+    f->doms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, fdom_free);
+    f->acpi = true;
+    f->dead_below = 1;
+    f->log = g_ptr_array_new_with_free_func(g_free);
+    return f;
+}
+
+void drv_virt_fake_free(drv_virt_fake_t *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    for (int i = 0; i < DRV_FAKE_N_CALLS; i++) {
+        g_free(f->fail_msg[i]);
+    }
+    g_hash_table_destroy(f->doms);
+    g_ptr_array_unref(f->log);
+    g_mutex_clear(&f->lock);
+    g_free(f);
+}
+
+/* Locked. Events go out only while a live connection is open. */
+static void emit(drv_virt_fake_t *f, const fdom_t *d, drv_dom_state_t st, const char *reason)
+{
+    if (f->sink != NULL && !f->down && f->sink_epoch >= f->dead_below) {
+        drv_virt__sink_event(f->sink, d->uuid, d->name, st, reason);
+    }
+}
+
+/* Locked. Stop D: transient domains vanish. Invalidates D. */
+static void stop_dom(drv_virt_fake_t *f, fdom_t *d, const char *reason)
+{
+    d->state = DRV_DOM_STOPPED;
+    emit(f, d, DRV_DOM_STOPPED, reason);
+    if (!d->persistent) {
+        g_hash_table_remove(f->doms, d->uuid);
+    }
+}
+
+/* Locked. The common prologue of a call on connection CONN. */
+static int enter(drv_virt_fake_t *f, void *conn, drv_virt_fake_call_t call, char **errmsg)
+{
+    guint epoch = GPOINTER_TO_UINT(conn);
+    int rc;
+
+    f->calls[call]++;
+    if (f->down || epoch < f->dead_below) {
+        *errmsg = g_strdup("fake hypervisor: connection lost");
+        return -ENOTCONN;
+    }
+    if (f->fail_rc[call] != 0) {
+        rc = f->fail_rc[call];
+        f->fail_rc[call] = 0;
+        *errmsg = g_steal_pointer(&f->fail_msg[call]);
+        if (*errmsg == NULL) {
+            *errmsg = g_strdup("fake hypervisor: injected failure");
+        }
+        return rc;
+    }
+    return 0;
+}
+
+static void nap(drv_virt_fake_t *f)
+{
+    unsigned ms;
+
+    g_mutex_lock(&f->lock);
+    ms = f->delay_ms;
+    g_mutex_unlock(&f->lock);
+    if (ms != 0) {
+        g_usleep((gulong)ms * 1000); /* the worker thread, standing for a slow libvirtd */
+    }
+}
+
+static int fk_open(void *bd, const char *uri, drv_virt_sink_t *sink, void **conn, char **errmsg)
+{
+    drv_virt_fake_t *f = bd;
+    int rc = 0;
+
+    g_mutex_lock(&f->lock);
+    f->calls[DRV_FAKE_OPEN]++;
+    if (f->down) {
+        *errmsg = g_strdup_printf("fake hypervisor %s is down", uri);
+        rc = -ECONNREFUSED;
+    } else if (f->fail_rc[DRV_FAKE_OPEN] != 0) {
+        rc = f->fail_rc[DRV_FAKE_OPEN];
+        f->fail_rc[DRV_FAKE_OPEN] = 0;
+        *errmsg = g_steal_pointer(&f->fail_msg[DRV_FAKE_OPEN]);
+    } else {
+        f->epoch++;
+        f->sink = sink;
+        f->sink_epoch = f->epoch;
+        *conn = GUINT_TO_POINTER(f->epoch);
+    }
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
+static void fk_close(void *bd, void *conn)
+{
+    drv_virt_fake_t *f = bd;
+
+    g_mutex_lock(&f->lock);
+    if (f->sink_epoch == GPOINTER_TO_UINT(conn)) {
+        f->sink = NULL;
+        f->sink_epoch = 0;
+    }
+    g_mutex_unlock(&f->lock);
+}
+
+static int fk_list(void *bd, void *conn, drv_dom_t **doms, size_t *n, char **errmsg)
+{
+    drv_virt_fake_t *f = bd;
+    GHashTableIter iter;
+    gpointer val;
+    size_t i = 0;
+    int rc;
+
+    nap(f);
+    g_mutex_lock(&f->lock);
+    rc = enter(f, conn, DRV_FAKE_LIST, errmsg);
+    if (rc == 0) {
+        *n = g_hash_table_size(f->doms);
+        *doms = g_new0(drv_dom_t, *n + 1);
+        g_hash_table_iter_init(&iter, f->doms);
+        while (g_hash_table_iter_next(&iter, NULL, &val)) {
+            const fdom_t *d = val;
+
+            g_strlcpy((*doms)[i].uuid, d->uuid, DRV_UUID_STRLEN);
+            (*doms)[i].name = g_strdup(d->name);
+            (*doms)[i].state = d->state;
+            i++;
+        }
+    }
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
+static int fk_create(void *bd, void *conn, const char *xml, char **errmsg)
+{
+    drv_virt_fake_t *f = bd;
+    drv_dom_def_t def;
+    fdom_t *d;
+    int rc;
+
+    nap(f);
+    g_mutex_lock(&f->lock);
+    rc = enter(f, conn, DRV_FAKE_CREATE, errmsg);
+    if (rc != 0) {
+        goto out;
+    }
+    if (drv_virt_parse_xml(xml, &def, errmsg) != 0) {
+        rc = -EINVAL;
+        goto out;
+    }
+    g_ptr_array_add(f->log, g_strdup_printf("create %s", def.uuid));
+    d = g_hash_table_lookup(f->doms, def.uuid);
+    if (d != NULL && d->state != DRV_DOM_STOPPED) {
+        *errmsg = g_strdup_printf("fake hypervisor: domain '%s' is already active", d->name);
+        drv_dom_def_clear(&def);
+        rc = -EEXIST;
+        goto out;
+    }
+    if (d == NULL) {
+        d = g_new0(fdom_t, 1);
+        g_strlcpy(d->uuid, def.uuid, sizeof(d->uuid));
+        g_hash_table_insert(f->doms, d->uuid, d);
+    }
+    g_free(d->name);
+    d->name = g_steal_pointer(&def.name);
+    d->state = DRV_DOM_RUNNING;
+    drv_dom_def_clear(&def);
+    emit(f, d, DRV_DOM_RUNNING, "started");
+out:
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
+static int fk_shutdown(void *bd, void *conn, const char *uuid, char **errmsg)
+{
+    drv_virt_fake_t *f = bd;
+    fdom_t *d;
+    int rc;
+
+    nap(f);
+    g_mutex_lock(&f->lock);
+    rc = enter(f, conn, DRV_FAKE_SHUTDOWN, errmsg);
+    if (rc != 0) {
+        goto out;
+    }
+    g_ptr_array_add(f->log, g_strdup_printf("shutdown %s", uuid));
+    d = g_hash_table_lookup(f->doms, uuid);
+    if (d == NULL || d->state == DRV_DOM_STOPPED) {
+        *errmsg = g_strdup_printf("fake hypervisor: no running domain with uuid %s", uuid);
+        rc = -ENOENT;
+        goto out;
+    }
+    if (f->acpi) {
+        stop_dom(f, d, "shutdown by guest");
+    }
+out:
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
+static int fk_destroy(void *bd, void *conn, const char *uuid, char **errmsg)
+{
+    drv_virt_fake_t *f = bd;
+    fdom_t *d;
+    int rc;
+
+    nap(f);
+    g_mutex_lock(&f->lock);
+    rc = enter(f, conn, DRV_FAKE_DESTROY, errmsg);
+    if (rc != 0) {
+        goto out;
+    }
+    g_ptr_array_add(f->log, g_strdup_printf("destroy %s", uuid));
+    d = g_hash_table_lookup(f->doms, uuid);
+    if (d == NULL || d->state == DRV_DOM_STOPPED) {
+        *errmsg = g_strdup_printf("fake hypervisor: no running domain with uuid %s", uuid);
+        rc = -ENOENT;
+        goto out;
+    }
+    stop_dom(f, d, "destroyed");
+out:
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
+static int fk_validate(void *bd, void *conn, const char *xml, char **errmsg)
+{
+    drv_virt_fake_t *f = bd;
+    drv_dom_def_t def;
+    int rc;
+
+    g_mutex_lock(&f->lock);
+    f->calls[DRV_FAKE_VALIDATE]++;
+    rc = f->fail_rc[DRV_FAKE_VALIDATE];
+    if (rc != 0) {
+        f->fail_rc[DRV_FAKE_VALIDATE] = 0;
+        *errmsg = g_steal_pointer(&f->fail_msg[DRV_FAKE_VALIDATE]);
+    }
+    g_mutex_unlock(&f->lock);
+    if (rc == 0 && drv_virt_parse_xml(xml, &def, errmsg) != 0) {
+        return -EINVAL;
+    }
+    if (rc == 0) {
+        drv_dom_def_clear(&def);
+    }
+    return rc;
+}
+
+const drv_virt_backend_t drv_virt_fake_backend = {
+    .name = "fake",
+    .open = fk_open,
+    .close = fk_close,
+    .list = fk_list,
+    .create_xml = fk_create,
+    .shutdown = fk_shutdown,
+    .destroy = fk_destroy,
+    .validate_xml = fk_validate,
+};
+
+/* ---- control ---- */
+
+void drv_virt_fake_add(drv_virt_fake_t *f, const char *uuid, const char *name,
+                       drv_dom_state_t state, bool persistent)
+{
+    fdom_t *d = g_new0(fdom_t, 1);
+
+    if (drv_uuid_canon(uuid, d->uuid) != 0) {
+        g_free(d);
+        return;
+    }
+    d->name = g_strdup(name);
+    d->state = state;
+    d->persistent = persistent;
+    g_mutex_lock(&f->lock);
+    g_hash_table_replace(f->doms, d->uuid, d);
+    g_mutex_unlock(&f->lock);
+}
+
+int drv_virt_fake_state(drv_virt_fake_t *f, const char *uuid, drv_dom_state_t *state)
+{
+    char canon[DRV_UUID_STRLEN];
+    fdom_t *d;
+    int rc = -ENOENT;
+
+    if (drv_uuid_canon(uuid, canon) != 0) {
+        return -EINVAL;
+    }
+    g_mutex_lock(&f->lock);
+    d = g_hash_table_lookup(f->doms, canon);
+    if (d != NULL) {
+        *state = d->state;
+        rc = 0;
+    }
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
+void drv_virt_fake_fail_next(drv_virt_fake_t *f, drv_virt_fake_call_t call, int rc,
+                             const char *msg)
+{
+    g_mutex_lock(&f->lock);
+    f->fail_rc[call] = rc;
+    g_free(f->fail_msg[call]);
+    f->fail_msg[call] = g_strdup(msg);
+    g_mutex_unlock(&f->lock);
+}
+
+void drv_virt_fake_set_acpi(drv_virt_fake_t *f, bool honoured)
+{
+    g_mutex_lock(&f->lock);
+    f->acpi = honoured;
+    g_mutex_unlock(&f->lock);
+}
+
+void drv_virt_fake_set_delay(drv_virt_fake_t *f, unsigned ms)
+{
+    g_mutex_lock(&f->lock);
+    f->delay_ms = ms;
+    g_mutex_unlock(&f->lock);
+}
+
+static void stop_behind_back(drv_virt_fake_t *f, const char *uuid, const char *reason, bool quiet)
+{
+    char canon[DRV_UUID_STRLEN];
+    fdom_t *d;
+
+    if (drv_uuid_canon(uuid, canon) != 0) {
+        return;
+    }
+    g_mutex_lock(&f->lock);
+    d = g_hash_table_lookup(f->doms, canon);
+    if (d != NULL && d->state != DRV_DOM_STOPPED) {
+        if (quiet) {
+            g_hash_table_remove(f->doms, canon);
+        } else {
+            stop_dom(f, d, reason);
+        }
+    }
+    g_mutex_unlock(&f->lock);
+}
+
+void drv_virt_fake_crash(drv_virt_fake_t *f, const char *uuid)
+{
+    stop_behind_back(f, uuid, "crashed", false);
+}
+
+void drv_virt_fake_guest_shutdown(drv_virt_fake_t *f, const char *uuid)
+{
+    stop_behind_back(f, uuid, "shutdown by guest", false);
+}
+
+void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid)
+{
+    stop_behind_back(f, uuid, NULL, true);
+}
+
+void drv_virt_fake_set_down(drv_virt_fake_t *f, bool down)
+{
+    g_mutex_lock(&f->lock);
+    if (down && !f->down) {
+        f->dead_below = f->epoch + 1;
+        if (f->sink != NULL) {
+            drv_virt__sink_lost(f->sink, "fake hypervisor went down");
+        }
+    }
+    f->down = down;
+    g_mutex_unlock(&f->lock);
+}
+
+unsigned drv_virt_fake_calls(drv_virt_fake_t *f, drv_virt_fake_call_t call)
+{
+    unsigned n;
+
+    g_mutex_lock(&f->lock);
+    n = f->calls[call];
+    g_mutex_unlock(&f->lock);
+    return n;
+}
+
+GPtrArray *drv_virt_fake_log(drv_virt_fake_t *f)
+{
+    GPtrArray *copy = g_ptr_array_new_with_free_func(g_free);
+
+    g_mutex_lock(&f->lock);
+    for (guint i = 0; i < f->log->len; i++) {
+        g_ptr_array_add(copy, g_strdup(g_ptr_array_index(f->log, i)));
+    }
+    g_mutex_unlock(&f->lock);
+    return copy;
+}

@@ -1,0 +1,57 @@
+/* An in-memory hypervisor behind the drv_virt backend ops table, for the unit tests and (later)
+ * the simulator. Its "blocking" calls run in the driver's worker like libvirt's would; the
+ * control functions below are for the test's main thread. Thread-safe (one mutex).
+ *
+ * It behaves like libvirt with transient domains: create_xml starts a domain (STARTED event),
+ * a domain that stops vanishes from the list (unless added as persistent), shutdown is an ACPI
+ * request the guest honours or ignores (drv_virt_fake_set_acpi), destroy kills at once. */
+#ifndef DRV_VIRT_FAKE_H
+#define DRV_VIRT_FAKE_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "virt.h"
+
+typedef enum {
+    DRV_FAKE_OPEN = 0,
+    DRV_FAKE_LIST,
+    DRV_FAKE_CREATE,
+    DRV_FAKE_SHUTDOWN,
+    DRV_FAKE_DESTROY,
+    DRV_FAKE_VALIDATE,
+    DRV_FAKE_N_CALLS,
+} drv_virt_fake_call_t;
+
+typedef struct drv_virt_fake drv_virt_fake_t;
+
+extern const drv_virt_backend_t drv_virt_fake_backend; /* backend data: a drv_virt_fake_t * */
+
+drv_virt_fake_t *drv_virt_fake_new(void);
+void drv_virt_fake_free(drv_virt_fake_t *f); /* after drv_virt_free() of its driver */
+
+/* A domain present from the start (no event). PERSISTENT: stays listed as stopped. */
+void drv_virt_fake_add(drv_virt_fake_t *f, const char *uuid, const char *name,
+                       drv_dom_state_t state, bool persistent);
+/* -ENOENT when the fake has no such domain, else 0 and *STATE. */
+int drv_virt_fake_state(drv_virt_fake_t *f, const char *uuid, drv_dom_state_t *state);
+/* The next CALL fails with RC (negative errno, as a backend returns) and MSG. */
+void drv_virt_fake_fail_next(drv_virt_fake_t *f, drv_virt_fake_call_t call, int rc,
+                             const char *msg);
+/* Guests honour ACPI shutdown requests (default true). */
+void drv_virt_fake_set_acpi(drv_virt_fake_t *f, bool honoured);
+/* Every create/shutdown/destroy/list sleeps MS in the worker first (a slow hypervisor). */
+void drv_virt_fake_set_delay(drv_virt_fake_t *f, unsigned ms);
+/* Behind the driver's back; each emits a STOPPED lifecycle event when reachable. */
+void drv_virt_fake_crash(drv_virt_fake_t *f, const char *uuid);
+void drv_virt_fake_guest_shutdown(drv_virt_fake_t *f, const char *uuid);
+/* Vanish without any event (e.g. stopped while the hypervisor was unreachable). */
+void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid);
+/* Down: the open connection dies (connection-lost notice), every call fails with -ENOTCONN,
+ * opens are refused. Up: opens work again; old connections stay dead. */
+void drv_virt_fake_set_down(drv_virt_fake_t *f, bool down);
+/* Calls made so far, and the log of create/shutdown/destroy as "create <uuid>" lines. */
+unsigned drv_virt_fake_calls(drv_virt_fake_t *f, drv_virt_fake_call_t call);
+GPtrArray *drv_virt_fake_log(drv_virt_fake_t *f); /* a copy: g_ptr_array_unref */
+
+#endif

@@ -1,0 +1,807 @@
+/* The libvirt driver (agent/virt*): the XML parser, the driver core against the fake
+ * hypervisor (threading path included: the fake's calls run in the driver's worker), and the
+ * real backend against libvirt's in-process test:///default driver (skipped, with a message,
+ * only when that cannot be opened). Waits iterate GLib's default context until a condition
+ * holds or a deadline passes; no bare sleeps. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "drover/results.h"
+#include "virt.h"
+#include "virt_fake.h"
+
+#define WAIT_MS 5000
+#define U1 "11111111-2222-3333-4444-555555555501"
+#define U2 "11111111-2222-3333-4444-555555555502"
+#define U3 "11111111-2222-3333-4444-555555555503"
+
+/* ---- recording callbacks ---- */
+
+typedef struct report {
+    char uuid[DRV_UUID_STRLEN];
+    drv_dom_state_t state;
+    bool by_us;
+    bool connected; /* drv_virt_connected() when it was reported */
+    char *reason;
+} report_t;
+
+typedef struct done {
+    uint64_t id;
+    int rc;
+    char *msg;
+} done_t;
+
+typedef struct rec {
+    drv_virt_t *v;
+    GArray *reports; /* report_t */
+    GArray *dones;   /* done_t */
+    unsigned conn_up;
+    unsigned conn_down;
+    unsigned reconciled;
+} rec_t;
+
+static rec_t rec;
+
+static void cb_conn(void *ud, bool connected)
+{
+    rec_t *r = ud;
+
+    if (connected) {
+        r->conn_up++;
+    } else {
+        r->conn_down++;
+    }
+}
+
+static void cb_dom(void *ud, const drv_dom_t *dom, bool by_us, const char *reason)
+{
+    rec_t *r = ud;
+    report_t rep;
+
+    memset(&rep, 0, sizeof(rep));
+    g_strlcpy(rep.uuid, dom->uuid, sizeof(rep.uuid));
+    rep.state = dom->state;
+    rep.by_us = by_us;
+    rep.connected = drv_virt_connected(r->v);
+    rep.reason = g_strdup(reason);
+    g_array_append_val(r->reports, rep);
+}
+
+static void cb_op(void *ud, uint64_t op_id, int rc, const char *errmsg)
+{
+    rec_t *r = ud;
+    done_t d = {op_id, rc, g_strdup(errmsg)};
+
+    g_array_append_val(r->dones, d);
+}
+
+static void cb_reconciled(void *ud)
+{
+    ((rec_t *)ud)->reconciled++;
+}
+
+static const drv_virt_cb_t cbs = {cb_conn, cb_dom, cb_op, cb_reconciled};
+
+static void clear_report(gpointer p)
+{
+    g_free(((report_t *)p)->reason);
+}
+
+static void clear_done(gpointer p)
+{
+    g_free(((done_t *)p)->msg);
+}
+
+static void rec_reset(void)
+{
+    if (rec.reports != NULL) {
+        g_array_unref(rec.reports);
+        g_array_unref(rec.dones);
+    }
+    memset(&rec, 0, sizeof(rec));
+    rec.reports = g_array_new(FALSE, TRUE, sizeof(report_t));
+    g_array_set_clear_func(rec.reports, clear_report);
+    rec.dones = g_array_new(FALSE, TRUE, sizeof(done_t));
+    g_array_set_clear_func(rec.dones, clear_done);
+}
+
+static const done_t *find_done(uint64_t id)
+{
+    for (guint i = 0; i < rec.dones->len; i++) {
+        const done_t *d = &g_array_index(rec.dones, done_t, i);
+
+        if (d->id == id) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/* Reports about UUID, in order. */
+static guint reports_for(const char *uuid, const report_t **out, guint max)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < rec.reports->len; i++) {
+        const report_t *r = &g_array_index(rec.reports, report_t, i);
+
+        if (strcmp(r->uuid, uuid) == 0) {
+            if (n < max) {
+                out[n] = r;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+/* ---- waiting on the default context ---- */
+
+static gboolean on_deadline(gpointer data)
+{
+    *(bool *)data = true;
+    return G_SOURCE_REMOVE;
+}
+
+typedef bool (*pred_fn)(const void *arg);
+
+static bool run_until(pred_fn pred, const void *arg, unsigned ms)
+{
+    bool expired = false;
+    guint t = g_timeout_add(ms, on_deadline, &expired);
+
+    while (!pred(arg) && !expired) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    if (!expired) {
+        g_source_remove(t);
+    }
+    return pred(arg);
+}
+
+static bool p_done(const void *arg)
+{
+    return find_done(*(const uint64_t *)arg) != NULL;
+}
+
+static bool wait_done(uint64_t id)
+{
+    return run_until(p_done, &id, WAIT_MS);
+}
+
+static bool p_valid(const void *arg)
+{
+    return drv_virt_table_valid(rec.v);
+}
+
+static bool p_down(const void *arg)
+{
+    return rec.conn_down > 0;
+}
+
+static bool p_reports(const void *arg)
+{
+    return rec.reports->len >= *(const guint *)arg;
+}
+
+static bool wait_reports(guint n)
+{
+    return run_until(p_reports, &n, WAIT_MS);
+}
+
+static bool p_reconciled(const void *arg)
+{
+    return rec.reconciled >= *(const unsigned *)arg;
+}
+
+static void drain(void)
+{
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
+}
+
+static char *dom_xml(const char *type, const char *name, const char *uuid)
+{
+    return g_strdup_printf("<domain type='%s'><name>%s</name><uuid>%s</uuid>"
+                           "<memory unit='KiB'>65536</memory><vcpu>1</vcpu>"
+                           "<os><type>hvm</type></os></domain>",
+                           type, name, uuid);
+}
+
+/* ---- parse_xml ---- */
+
+static void test_parse_good(void)
+{
+    drv_dom_def_t d;
+    char *err = NULL;
+    const char *xml = "<domain type='qemu'>\n  <name> vm1 </name>\n"
+                      "  <uuid>4DEA22B3-1D52-D8F3-2516-782E98AB3FA0</uuid>\n"
+                      "  <memory unit='KiB'>65536</memory>\n  <vcpu placement='static'>2</vcpu>\n"
+                      "</domain>";
+
+    CU_ASSERT_EQUAL(drv_virt_parse_xml(xml, &d, &err), 0);
+    CU_ASSERT_PTR_NULL(err);
+    CU_ASSERT_STRING_EQUAL(d.name, "vm1");
+    CU_ASSERT_STRING_EQUAL(d.uuid, "4dea22b3-1d52-d8f3-2516-782e98ab3fa0");
+    CU_ASSERT_EQUAL(d.vcpus, 2);
+    CU_ASSERT_EQUAL(d.memory_mib, 64);
+    drv_dom_def_clear(&d);
+
+    /* 32 hex digits without dashes, no vcpu (default 1), default unit KiB */
+    CU_ASSERT_EQUAL(drv_virt_parse_xml("<domain><name>a</name>"
+                                       "<uuid>4dea22b31d52d8f32516782e98ab3fa0</uuid>"
+                                       "<memory>131072</memory></domain>",
+                                       &d, &err),
+                    0);
+    CU_ASSERT_STRING_EQUAL(d.uuid, "4dea22b3-1d52-d8f3-2516-782e98ab3fa0");
+    CU_ASSERT_EQUAL(d.vcpus, 1);
+    CU_ASSERT_EQUAL(d.memory_mib, 128);
+    drv_dom_def_clear(&d);
+}
+
+static uint64_t mem_of(const char *memory_elem)
+{
+    g_autofree char *xml = g_strdup_printf("<domain><name>a</name><uuid>%s</uuid>%s</domain>",
+                                           U1, memory_elem);
+    drv_dom_def_t d;
+    uint64_t mib;
+
+    if (drv_virt_parse_xml(xml, &d, NULL) != 0) {
+        return 0;
+    }
+    mib = d.memory_mib;
+    drv_dom_def_clear(&d);
+    return mib;
+}
+
+static void test_parse_units(void)
+{
+    CU_ASSERT_EQUAL(mem_of("<memory unit='KiB'>65536</memory>"), 64);
+    CU_ASSERT_EQUAL(mem_of("<memory>65536</memory>"), 64);
+    CU_ASSERT_EQUAL(mem_of("<memory unit='k'>2048</memory>"), 2);
+    CU_ASSERT_EQUAL(mem_of("<memory unit='MiB'>512</memory>"), 512);
+    CU_ASSERT_EQUAL(mem_of("<memory unit='M'>512</memory>"), 512);
+    CU_ASSERT_EQUAL(mem_of("<memory unit='GiB'>2</memory>"), 2048);
+    CU_ASSERT_EQUAL(mem_of("<memory unit='G'>1</memory>"), 1024);
+    CU_ASSERT_EQUAL(mem_of("<memory unit='b'>1048576</memory>"), 1);
+    CU_ASSERT_EQUAL(mem_of("<memory unit='bytes'>1048577</memory>"), 2); /* rounded up */
+    CU_ASSERT_EQUAL(mem_of("<memory unit='MB'>1000</memory>"), 954);     /* 10^9 B, rounded up */
+    CU_ASSERT_EQUAL(mem_of("<memory unit='TiB'>1</memory>"), 1024 * 1024);
+}
+
+static void expect_refused(const char *xml, const char *needle)
+{
+    drv_dom_def_t d;
+    char *err = NULL;
+
+    CU_ASSERT_EQUAL(drv_virt_parse_xml(xml, &d, &err), DRV_ERR_BAD_ARGS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    if (strstr(err, needle) == NULL) {
+        fprintf(stderr, "\n  message '%s' does not mention '%s'\n", err, needle);
+        CU_FAIL("error message");
+    }
+    CU_ASSERT_PTR_NULL(d.name);
+    g_free(err);
+}
+
+static void test_parse_bad(void)
+{
+    expect_refused("<domain><name>a</name><memory>1024</memory></domain>", "no <uuid>");
+    expect_refused("<domain><uuid>" U1 "</uuid><memory>1024</memory></domain>", "no <name>");
+    expect_refused("<domain><name>a</name><uuid>" U1 "</uuid><memory>1024</memory>", "well-formed");
+    expect_refused("", "empty");
+    expect_refused("<network><name>a</name></network>", "<domain>");
+    expect_refused("<domain><name>a</name><uuid>not-a-uuid</uuid><memory>1</memory></domain>",
+                   "not a UUID");
+    expect_refused("<domain><name>a</name><uuid>" U1 "</uuid></domain>", "no <memory>");
+    expect_refused("<domain><name>a</name><uuid>" U1 "</uuid>"
+                   "<memory unit='parsecs'>1</memory></domain>",
+                   "unit");
+    expect_refused("<domain><name>a</name><uuid>" U1 "</uuid><memory>-5</memory></domain>",
+                   "<memory>");
+    expect_refused("<domain><name>a</name><uuid>" U1 "</uuid><memory>1024</memory>"
+                   "<vcpu>0</vcpu></domain>",
+                   "<vcpu>");
+    expect_refused("<domain><name>a</name><uuid>" U1 "</uuid><memory>1024</memory>"
+                   "<vcpu>two</vcpu></domain>",
+                   "<vcpu>");
+}
+
+/* ---- the core with the fake hypervisor ---- */
+
+static drv_virt_fake_t *fake;
+
+static void fake_setup(void)
+{
+    rec_reset();
+    fake = drv_virt_fake_new();
+    rec.v = drv_virt_new("fake:///", &drv_virt_fake_backend, fake, &cbs, &rec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec.v);
+    /* no periodic pass during the tests (they ask for one), quick reconnects */
+    drv_virt_set_timing(rec.v, 600000, 20, 100);
+    CU_ASSERT_TRUE(run_until(p_valid, NULL, WAIT_MS));
+    CU_ASSERT_EQUAL(rec.conn_up, 1);
+    CU_ASSERT_EQUAL(rec.reconciled, 1);
+}
+
+static void fake_teardown(void)
+{
+    drv_virt_free(rec.v);
+    rec.v = NULL;
+    drain();
+    drv_virt_fake_free(fake);
+    fake = NULL;
+    rec_reset();
+}
+
+static void start_ok(uint64_t id, const char *name, const char *uuid)
+{
+    g_autofree char *xml = dom_xml("qemu", name, uuid);
+
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, id, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(id));
+    CU_ASSERT_EQUAL(find_done(id)->rc, 0);
+}
+
+static void test_fake_start_stop(void)
+{
+    const report_t *r[4];
+    drv_dom_state_t st;
+
+    fake_setup();
+    start_ok(1, "vm1", U1);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 4), 1); /* event and result: one report */
+    CU_ASSERT_EQUAL(r[0]->state, DRV_DOM_RUNNING);
+    CU_ASSERT_TRUE(r[0]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[0]->reason, "started");
+    CU_ASSERT_PTR_NULL(find_done(1)->msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(drv_virt_lookup(rec.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+    CU_ASSERT_STRING_EQUAL(drv_virt_lookup(rec.v, U1)->name, "vm1");
+    /* any spelling of the UUID */
+    CU_ASSERT_PTR_NOT_NULL(drv_virt_lookup(rec.v, "11111111222233334444555555555501"));
+
+    /* ACPI shutdown honoured within the grace period */
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 2, U1, 5000), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(2));
+    CU_ASSERT_EQUAL(find_done(2)->rc, 0);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 4), 2);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_TRUE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "shutdown by guest");
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U1, &st), -ENOENT);
+
+    /* grace 0: destroyed at once, no shutdown request */
+    start_ok(3, "vm2", U2);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 4, U2, 0), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(4));
+    CU_ASSERT_EQUAL(find_done(4)->rc, 0);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U2, r, 4), 2);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_TRUE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "destroyed");
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_SHUTDOWN), 1);
+
+    /* the guest ignores ACPI: destroyed when the grace period is over */
+    drv_virt_fake_set_acpi(fake, false);
+    start_ok(5, "vm3", U3);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 6, U3, 100), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(6));
+    CU_ASSERT_EQUAL(find_done(6)->rc, 0);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U3, r, 4), 2);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "destroyed");
+    CU_ASSERT_TRUE(r[1]->by_us);
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_SHUTDOWN), 2);
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_DESTROY), 2);
+
+    /* stopping what libvirt does not know is a success */
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 7, "99999999-2222-3333-4444-555555555501", 1000), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(7));
+    CU_ASSERT_EQUAL(find_done(7)->rc, 0);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 8, "nope", 0), DRV_ERR_BAD_ARGS);
+    fake_teardown();
+}
+
+static void test_fake_behind_our_back(void)
+{
+    const report_t *r[4];
+    guint n;
+
+    fake_setup();
+    start_ok(1, "vm1", U1);
+    start_ok(2, "vm2", U2);
+    n = rec.reports->len;
+    drv_virt_fake_crash(fake, U1);
+    CU_ASSERT_TRUE_FATAL(wait_reports(n + 1));
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 4), 2);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_FALSE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "crashed");
+
+    drv_virt_fake_guest_shutdown(fake, U2);
+    CU_ASSERT_TRUE_FATAL(wait_reports(n + 2));
+    CU_ASSERT_EQUAL_FATAL(reports_for(U2, r, 4), 2);
+    CU_ASSERT_FALSE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "shutdown by guest");
+
+    /* appears and vanishes without events (someone's virsh, a lost event): the reconcile pass
+     * reports it */
+    drv_virt_fake_add(fake, U3, "stray", DRV_DOM_RUNNING, false);
+    drv_virt_reconcile_now(rec.v);
+    CU_ASSERT_TRUE_FATAL(wait_reports(n + 3));
+    CU_ASSERT_EQUAL_FATAL(reports_for(U3, r, 4), 1);
+    CU_ASSERT_EQUAL(r[0]->state, DRV_DOM_RUNNING);
+    CU_ASSERT_FALSE(r[0]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[0]->reason, "found running");
+    drv_virt_fake_remove_silently(fake, U3);
+    drv_virt_reconcile_now(rec.v);
+    CU_ASSERT_TRUE_FATAL(wait_reports(n + 4));
+    CU_ASSERT_EQUAL_FATAL(reports_for(U3, r, 4), 2);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_FALSE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "vanished");
+    CU_ASSERT_PTR_NULL(drv_virt_lookup(rec.v, U3));
+    fake_teardown();
+}
+
+static void test_fake_failures(void)
+{
+    g_autofree char *xml = dom_xml("qemu", "vm1", U1);
+    const done_t *d;
+
+    fake_setup();
+    drv_virt_fake_fail_next(fake, DRV_FAKE_CREATE, -EIO, "internal error: qemu died");
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 1, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(1));
+    d = find_done(1);
+    CU_ASSERT_TRUE(d->rc < 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d->msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d->msg, "qemu died"));
+    CU_ASSERT_EQUAL(rec.reports->len, 0);
+    CU_ASSERT_PTR_NULL(drv_virt_lookup(rec.v, U1));
+
+    /* XML without a uuid: refused through op_done, never called synchronously */
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 2, "<domain><name>x</name><memory>1</memory></domain>"),
+                    0);
+    CU_ASSERT_PTR_NULL(find_done(2));
+    CU_ASSERT_TRUE_FATAL(wait_done(2));
+    CU_ASSERT_EQUAL(find_done(2)->rc, DRV_ERR_BAD_ARGS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(find_done(2)->msg, "uuid"));
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_CREATE), 1);
+
+    /* already running here */
+    start_ok(3, "vm1", U1);
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 4, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(4));
+    CU_ASSERT_EQUAL(find_done(4)->rc, DRV_ERR_EXISTS);
+
+    /* destroy refused */
+    drv_virt_fake_fail_next(fake, DRV_FAKE_DESTROY, -EIO, "device busy");
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 5, U1, 0), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(5));
+    CU_ASSERT_EQUAL(find_done(5)->rc, -EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(find_done(5)->msg, "device busy"));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+
+    /* validate: our checks, then the backend's */
+    CU_ASSERT_EQUAL(drv_virt_validate(rec.v, 6, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(6));
+    CU_ASSERT_EQUAL(find_done(6)->rc, 0);
+    drv_virt_fake_fail_next(fake, DRV_FAKE_VALIDATE, -EINVAL, "unsupported configuration");
+    CU_ASSERT_EQUAL(drv_virt_validate(rec.v, 7, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(7));
+    CU_ASSERT_EQUAL(find_done(7)->rc, DRV_ERR_BAD_ARGS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(find_done(7)->msg, "unsupported"));
+    CU_ASSERT_EQUAL(drv_virt_validate(rec.v, 8, "<domain>"), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(8));
+    CU_ASSERT_EQUAL(find_done(8)->rc, DRV_ERR_BAD_ARGS);
+    fake_teardown();
+}
+
+static bool p_open_retried(const void *arg)
+{
+    return drv_virt_fake_calls(fake, DRV_FAKE_OPEN) >= *(const unsigned *)arg;
+}
+
+static void test_fake_down_up(void)
+{
+    g_autofree char *xml = dom_xml("qemu", "vm9", "11111111-2222-3333-4444-555555555509");
+    const report_t *r[4];
+    unsigned opens;
+    unsigned recs;
+    guint n;
+
+    fake_setup();
+    start_ok(1, "vm1", U1);
+    start_ok(2, "vm2", U2);
+    start_ok(3, "vm3", U3);
+    n = rec.reports->len;
+
+    drv_virt_fake_set_down(fake, true);
+    CU_ASSERT_TRUE_FATAL(run_until(p_down, NULL, WAIT_MS));
+    CU_ASSERT_FALSE(drv_virt_connected(rec.v));
+    CU_ASSERT_FALSE(drv_virt_table_valid(rec.v));
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 10, xml), DRV_ERR_NOT_CONNECTED);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 11, U1, 0), DRV_ERR_NOT_CONNECTED);
+    /* while unreachable: U1 stops for real, U2 crashes; nobody can tell yet */
+    drv_virt_fake_remove_silently(fake, U1);
+    drv_virt_fake_crash(fake, U2);
+    opens = drv_virt_fake_calls(fake, DRV_FAKE_OPEN);
+    opens += 3; /* a few refused reconnection attempts on the back-off timer */
+    CU_ASSERT_TRUE(run_until(p_open_retried, &opens, WAIT_MS));
+    CU_ASSERT_EQUAL(rec.reports->len, n); /* nothing reported as stopped */
+    CU_ASSERT_EQUAL(rec.conn_down, 1);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING); /* frozen */
+
+    recs = rec.reconciled + 1;
+    drv_virt_fake_set_down(fake, false);
+    CU_ASSERT_TRUE_FATAL(run_until(p_reconciled, &recs, WAIT_MS));
+    CU_ASSERT_TRUE(drv_virt_table_valid(rec.v));
+    CU_ASSERT_EQUAL(rec.conn_up, 2);
+    CU_ASSERT_EQUAL(rec.reports->len, n + 2);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 4), 2);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_FALSE(r[1]->by_us);
+    CU_ASSERT_TRUE(r[1]->connected);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "vanished");
+    CU_ASSERT_EQUAL_FATAL(reports_for(U2, r, 4), 2);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_TRUE(r[1]->connected);
+    CU_ASSERT_EQUAL(reports_for(U3, r, 4), 1); /* still running: no news */
+    CU_ASSERT_PTR_NULL(drv_virt_lookup(rec.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U3)->state, DRV_DOM_RUNNING);
+
+    /* and ops work on the new connection */
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 12, U3, 0), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(12));
+    CU_ASSERT_EQUAL(find_done(12)->rc, 0);
+
+    /* lost in the middle of an op: the op fails with NOT_CONNECTED, then reconnects */
+    drv_virt_fake_set_delay(fake, 50);
+    {
+        g_autofree char *x1 = dom_xml("qemu", "vm1", U1);
+
+        CU_ASSERT_EQUAL(drv_virt_start(rec.v, 13, x1), 0);
+    }
+    drv_virt_fake_set_down(fake, true);
+    CU_ASSERT_TRUE_FATAL(wait_done(13));
+    CU_ASSERT_EQUAL(find_done(13)->rc, DRV_ERR_NOT_CONNECTED);
+    CU_ASSERT_FALSE(drv_virt_table_valid(rec.v));
+    drv_virt_fake_set_delay(fake, 0);
+    recs = rec.reconciled + 1;
+    drv_virt_fake_set_down(fake, false);
+    CU_ASSERT_TRUE(run_until(p_reconciled, &recs, WAIT_MS));
+    CU_ASSERT_TRUE(drv_virt_table_valid(rec.v));
+    fake_teardown();
+}
+
+static bool p_all_done(const void *arg)
+{
+    return rec.dones->len >= *(const guint *)arg;
+}
+
+static void test_fake_order(void)
+{
+    g_autofree char *x1 = dom_xml("qemu", "vm1", U1);
+    g_autofree char *x2 = dom_xml("qemu", "vm2", U2);
+    g_autoptr(GPtrArray) log = NULL;
+    const char *want1[] = {"create", "destroy", "create", "shutdown", "destroy", "create"};
+    const char *want2[] = {"create", "shutdown"};
+    const uint64_t ids1[] = {1, 2, 4, 5, 7};
+    guint total = 7;
+    size_t k1 = 0;
+    size_t k2 = 0;
+    size_t j = 0;
+
+    fake_setup();
+    drv_virt_fake_set_delay(fake, 10);
+    drv_virt_fake_set_acpi(fake, false);
+    /* U1: start, kill, start, stop with grace (ignored ACPI -> destroy), start; U2 interleaved */
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 1, x1), 0);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 2, U1, 0), 0);
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 3, x2), 0);
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 4, x1), 0);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 5, U1, 150), 0);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 6, U2, 60000), 0);
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 7, x1), 0);
+    /* U2 ignores ACPI too: let its guest go down on its own while U1 waits out its grace */
+    CU_ASSERT_TRUE(run_until(p_all_done, &(guint){3}, WAIT_MS));
+    drv_virt_fake_guest_shutdown(fake, U2);
+    CU_ASSERT_TRUE_FATAL(run_until(p_all_done, &total, WAIT_MS));
+    for (guint i = 0; i < rec.dones->len; i++) {
+        const done_t *d = &g_array_index(rec.dones, done_t, i);
+
+        CU_ASSERT_EQUAL(d->rc, 0);
+        if (d->id != 3 && d->id != 6) {
+            CU_ASSERT_EQUAL(d->id, ids1[j]);
+            j++;
+        }
+    }
+    log = drv_virt_fake_log(fake);
+    for (guint i = 0; i < log->len; i++) {
+        const char *line = g_ptr_array_index(log, i);
+        g_auto(GStrv) w = g_strsplit(line, " ", 2);
+
+        if (strcmp(w[1], U1) == 0) {
+            CU_ASSERT_FATAL(k1 < G_N_ELEMENTS(want1));
+            CU_ASSERT_STRING_EQUAL(w[0], want1[k1]);
+            k1++;
+        } else {
+            CU_ASSERT_FATAL(k2 < G_N_ELEMENTS(want2));
+            CU_ASSERT_STRING_EQUAL(w[0], want2[k2]);
+            k2++;
+        }
+    }
+    CU_ASSERT_EQUAL(k1, G_N_ELEMENTS(want1));
+    CU_ASSERT_EQUAL(k2, G_N_ELEMENTS(want2));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+    fake_teardown();
+}
+
+/* ---- the real backend on libvirt's test:///default ---- */
+
+#define TEST_DOM_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f" /* test:///default's "test" */
+
+static bool p_connected_or_failed(const void *arg)
+{
+    return drv_virt_table_valid(rec.v) || drv_virt_connected(rec.v) ||
+           rec.conn_down > 0; /* never true before a first connection; see below */
+}
+
+static void test_libvirt_test_driver(void)
+{
+    g_autofree char *xml = dom_xml("test", "drover-t1", U1);
+    const report_t *r[8];
+    virConnectPtr side;
+    virDomainPtr dom;
+    guint n;
+
+    rec_reset();
+    rec.v = drv_virt_new("test:///default", &drv_virt_libvirt_backend, NULL, &cbs, &rec);
+    run_until(p_connected_or_failed, NULL, WAIT_MS);
+    if (!drv_virt_connected(rec.v)) {
+        fprintf(stderr, "\n  SKIPPED: cannot open test:///default\n");
+        drv_virt_free(rec.v);
+        drain();
+        return;
+    }
+    CU_ASSERT_TRUE_FATAL(run_until(p_valid, NULL, WAIT_MS));
+    /* the predefined domain is listed (it is running: reported as found) */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(drv_virt_lookup(rec.v, TEST_DOM_UUID));
+    CU_ASSERT_STRING_EQUAL(drv_virt_lookup(rec.v, TEST_DOM_UUID)->name, "test");
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, TEST_DOM_UUID)->state, DRV_DOM_RUNNING);
+
+    /* a transient domain from XML */
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 1, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(1));
+    if (find_done(1)->rc != 0) {
+        fprintf(stderr, "\n  start failed: %s\n", find_done(1)->msg);
+    }
+    CU_ASSERT_EQUAL_FATAL(find_done(1)->rc, 0);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 8), 1);
+    CU_ASSERT_TRUE(r[0]->by_us);
+
+    /* events on the default GLib context: someone else pauses and resumes "test" */
+    side = virConnectOpen("test:///default");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(side);
+    dom = virDomainLookupByUUIDString(side, TEST_DOM_UUID);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
+    n = rec.reports->len;
+    CU_ASSERT_EQUAL(virDomainSuspend(dom), 0);
+    CU_ASSERT_TRUE(wait_reports(n + 1));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, TEST_DOM_UUID)->state, DRV_DOM_PAUSED);
+    CU_ASSERT_EQUAL(virDomainResume(dom), 0);
+    CU_ASSERT_TRUE(wait_reports(n + 2));
+    CU_ASSERT_EQUAL_FATAL(reports_for(TEST_DOM_UUID, r, 8), 3);
+    CU_ASSERT_STRING_EQUAL(r[0]->reason, "found running"); /* the first reconcile */
+    CU_ASSERT_FALSE(r[0]->by_us);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_PAUSED);
+    CU_ASSERT_FALSE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "paused");
+    CU_ASSERT_EQUAL(r[2]->state, DRV_DOM_RUNNING);
+    CU_ASSERT_STRING_EQUAL(r[2]->reason, "resumed");
+    virDomainFree(dom);
+
+    /* stop (the test driver shuts down at once) */
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 2, U1, 3000), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(2));
+    CU_ASSERT_EQUAL(find_done(2)->rc, 0);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 8), 2);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_TRUE(r[1]->by_us);
+    dom = virDomainLookupByUUIDString(side, U1);
+    CU_ASSERT_PTR_NULL(dom); /* transient: gone */
+    if (dom != NULL) {
+        virDomainFree(dom);
+    }
+
+    /* destroyed behind our back */
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 3, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(3));
+    CU_ASSERT_EQUAL_FATAL(find_done(3)->rc, 0);
+    dom = virDomainLookupByUUIDString(side, U1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
+    n = rec.reports->len;
+    CU_ASSERT_EQUAL(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+    CU_ASSERT_TRUE(wait_reports(n + 1));
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 8), 4);
+    CU_ASSERT_EQUAL(r[3]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_FALSE(r[3]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[3]->reason, "destroyed");
+
+    /* a start libvirt refuses: its message comes back */
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 4,
+                                   "<domain type='test'><name>test</name><uuid>" U2
+                                   "</uuid><memory>65536</memory><os><type>hvm</type></os>"
+                                   "</domain>"),
+                    0);
+    CU_ASSERT_TRUE_FATAL(wait_done(4));
+    CU_ASSERT_TRUE(find_done(4)->rc < 0);
+    CU_ASSERT_PTR_NOT_NULL(find_done(4)->msg);
+
+    /* validation against libvirt's schema */
+    CU_ASSERT_EQUAL(drv_virt_validate(rec.v, 5, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(5));
+    CU_ASSERT_EQUAL(find_done(5)->rc, 0);
+    CU_ASSERT_EQUAL(drv_virt_validate(rec.v, 6,
+                                      "<domain type='test'><name>x</name><uuid>" U2
+                                      "</uuid><memory>65536</memory><bogus/></domain>"),
+                    0);
+    CU_ASSERT_TRUE_FATAL(wait_done(6));
+    CU_ASSERT_EQUAL(find_done(6)->rc, DRV_ERR_BAD_ARGS);
+    CU_ASSERT_PTR_NOT_NULL(find_done(6)->msg);
+
+    virConnectClose(side);
+    drv_virt_free(rec.v);
+    rec.v = NULL;
+    drain();
+    rec_reset();
+}
+
+int main(void)
+{
+    CU_pSuite suite;
+    unsigned int failed;
+
+    alarm(120); /* a hung wait must not hang make check */
+    if (drv_virt_global_init() != 0) {
+        fprintf(stderr, "drv_virt_global_init failed\n");
+        return 1;
+    }
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    suite = CU_add_suite("virt-xml", NULL, NULL);
+    CU_add_test(suite, "parse: good XML, uuid forms, defaults", test_parse_good);
+    CU_add_test(suite, "parse: memory units", test_parse_units);
+    CU_add_test(suite, "parse: refused XML says why", test_parse_bad);
+    suite = CU_add_suite("virt-fake", NULL, NULL);
+    CU_add_test(suite, "start/stop: running, op_done, by_us; grace; destroy",
+                test_fake_start_stop);
+    CU_add_test(suite, "crash, guest shutdown, reconcile finds strays", test_fake_behind_our_back);
+    CU_add_test(suite, "failures come back with libvirt's message", test_fake_failures);
+    CU_add_test(suite, "hypervisor down: frozen table, no stops until reconciled",
+                test_fake_down_up);
+    CU_add_test(suite, "ops for one UUID run in submission order", test_fake_order);
+    suite = CU_add_suite("virt-libvirt", NULL, NULL);
+    CU_add_test(suite, "test:///default: list, events, transient start/stop, validate",
+                test_libvirt_test_driver);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failed = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    rec_reset();
+    g_array_unref(rec.reports);
+    g_array_unref(rec.dones);
+    return failed ? 1 : 0;
+}
