@@ -7,8 +7,8 @@
 static bool running_initially(const drv_ctx_t *c, int v)
 {
     int i = c->in->vms[v].node;
-    return i >= 0 && (c->in->nodes[i].state == DRV_NODE_ONLINE ||
-                      c->in->nodes[i].state == DRV_NODE_STANDBY);
+    return i >= 0 &&
+           (c->in->nodes[i].state == DRV_NODE_ONLINE || c->in->nodes[i].state == DRV_NODE_STANDBY);
 }
 
 /* May the optimiser move v at all? Never pinned VMs; running VMs only by live migration. */
@@ -69,12 +69,11 @@ static bool relocate_one(drv_ctx_t *c, int v)
     if (best < 0)
         return false;
     if (v == c->explain_vm)
-        drv__capture(c, v, best, "relocation: soft wishes outweigh stickiness",
-                     g_strdup_printf("preference+affinity %" G_GINT64_FORMAT " on %s beats %"
-                                     G_GINT64_FORMAT " + stickiness %" G_GINT64_FORMAT
-                                     " on %s",
-                                     best_s, c->in->nodes[best].name, here, stick,
-                                     c->in->nodes[cur].name));
+        drv__capture(
+            c, v, best, "relocation: soft wishes outweigh stickiness",
+            g_strdup_printf("preference+affinity %" G_GINT64_FORMAT " on %s beats %" G_GINT64_FORMAT
+                            " + stickiness %" G_GINT64_FORMAT " on %s",
+                            best_s, c->in->nodes[best].name, here, stick, c->in->nodes[cur].name));
     drv__unassign(c, v);
     drv__assign(c, v, best);
     return true;

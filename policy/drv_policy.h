@@ -83,8 +83,8 @@ typedef struct {
     int64_t stickiness;
     bool fencing;
     drv_balance_level_t balance_level;
-    int balance_threshold; /* permille of capacity, 1..1000 */
-    int balance_hysteresis; /* permille, 0..500 */
+    int balance_threshold;       /* permille of capacity, 1..1000 */
+    int balance_hysteresis;      /* permille, 0..500 */
     int max_migrations_per_node; /* 0: unlimited */
     int max_migrations_total;    /* 0: unlimited */
     int evacuation_budget;       /* red-health evacuations per plan, 0: unlimited */
@@ -110,10 +110,10 @@ typedef enum {
 
 typedef struct {
     drv_policy_op_t op;
-    int vm;   /* -1 for fence */
-    int node; /* fence, stop, start */
-    int from, to; /* migrate, move */
-    int wave; /* 1-based; actions of one wave may run at once */
+    int vm;           /* -1 for fence */
+    int node;         /* fence, stop, start */
+    int from, to;     /* migrate, move */
+    int wave;         /* 1-based; actions of one wave may run at once */
     bool after_fence; /* a start that recovers a VM of a fenced-in-this-plan node */
 } drv_policy_action_t;
 
@@ -149,9 +149,9 @@ typedef struct {
 
 typedef struct {
     int vm;
-    int winner; /* -1 if unplaced */
-    char *decision; /* the rule that decided (phase), one line */
-    char *why;      /* why the winner won, one line */
+    int winner;                 /* -1 if unplaced */
+    char *decision;             /* the rule that decided (phase), one line */
+    char *why;                  /* why the winner won, one line */
     drv_policy_score_t *scores; /* one per node, in node order */
     size_t n_scores;
 } drv_policy_explain_t;
@@ -163,9 +163,9 @@ void drv_policy_explain_free(drv_policy_explain_t *ex);
  * placement after the plan of `in`), and what could not restart. */
 typedef struct {
     int node;
-    size_t n_vms;     /* VMs that were on the node */
-    int *restart_vm;  /* VM indexes restarted ... */
-    int *restart_to;  /* ... on these nodes */
+    size_t n_vms;    /* VMs that were on the node */
+    int *restart_vm; /* VM indexes restarted ... */
+    int *restart_to; /* ... on these nodes */
     size_t n_restart;
     drv_policy_unplaced_t *unplaced;
     size_t n_unplaced;
@@ -195,8 +195,7 @@ const char *drv_policy_priority_str(drv_priority_t p);
 const char *drv_policy_op_str(drv_policy_op_t op);
 
 /* Layout loader (vmcluster-layout/1, see ../shared/bench/README.md), from a buffer. */
-int drv_policy_layout_parse(const char *data, size_t len, drv_policy_input_t **out,
-                            char **errmsg);
+int drv_policy_layout_parse(const char *data, size_t len, drv_policy_input_t **out, char **errmsg);
 
 /* Renderers (return newly allocated strings, g_free()). ex and n1 may be NULL. */
 char *drv_policy_render_text(const drv_policy_input_t *in, const drv_policy_plan_t *plan,

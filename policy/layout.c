@@ -49,16 +49,17 @@ static int get_int(loader_t *l, JsonObject *o, const char *key, const char *wher
     if (v < min || v > max) {
         if (min == 1 && max == G_MAXINT64)
             return lfail(l, "%s.%s: must be > 0 (got %" G_GINT64_FORMAT ")", where, key, v);
-        return lfail(l, "%s.%s: must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
-                        " (got %" G_GINT64_FORMAT ")",
+        return lfail(l,
+                     "%s.%s: must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+                     " (got %" G_GINT64_FORMAT ")",
                      where, key, min, max, v);
     }
     *out = v;
     return 0;
 }
 
-static int get_bool(loader_t *l, JsonObject *o, const char *key, const char *where,
-                    bool required, bool *out)
+static int get_bool(loader_t *l, JsonObject *o, const char *key, const char *where, bool required,
+                    bool *out)
 {
     JsonNode *n = json_object_get_member(o, key);
     if (!n) {
@@ -73,8 +74,8 @@ static int get_bool(loader_t *l, JsonObject *o, const char *key, const char *whe
 }
 
 /* String enum member: returns the index in names[], or the default if absent and optional. */
-static int get_enum(loader_t *l, JsonObject *o, const char *key, const char *where,
-                    bool required, const char *const *names, int dflt, int *out)
+static int get_enum(loader_t *l, JsonObject *o, const char *key, const char *where, bool required,
+                    const char *const *names, int dflt, int *out)
 {
     JsonNode *n = json_object_get_member(o, key);
     if (!n) {
@@ -147,11 +148,10 @@ static int group_list(loader_t *l, JsonObject *o, const char *key, const char *w
 }
 
 static const char *const state_names[] = {"online", "standby", "maintenance", "offline",
-                                          "failed", "fenced", NULL};
+                                          "failed", "fenced",  NULL};
 static const char *const health_names[] = {"green", "yellow", "red", NULL};
 static const char *const prio_names[] = {"low", "medium", "high", NULL};
-static const char *const strategy_names[] = {"default", "utilization", "minimal", "balanced",
-                                             NULL};
+static const char *const strategy_names[] = {"default", "utilization", "minimal", "balanced", NULL};
 static const char *const level_names[] = {"off", "threshold", "spread", NULL};
 static const char *const vmstate_names[] = {"started", "stopped", NULL};
 
@@ -209,8 +209,7 @@ static int load_policy(loader_t *l, JsonObject *root)
     k->balance_threshold = 800;
     k->balance_hysteresis = 50;
     if ((rc = get_ratio(l, p, "balance_threshold", 1.0, &k->balance_threshold, &has_thr)) < 0 ||
-        (rc = get_ratio(l, p, "balance_hysteresis", 0.5, &k->balance_hysteresis, &has_hyst)) <
-            0)
+        (rc = get_ratio(l, p, "balance_hysteresis", 0.5, &k->balance_hysteresis, &has_hyst)) < 0)
         return rc;
     if ((rc = get_enum(l, p, "balance_level", "policy", false, level_names,
                        has_thr ? DRV_BALANCE_THRESHOLD : DRV_BALANCE_OFF, &e)) < 0)
@@ -260,8 +259,7 @@ static int load_nodes(loader_t *l, JsonObject *root)
     return 0;
 }
 
-static int load_vm(loader_t *l, JsonObject *o, guint i, drv_policy_vm_t *vm,
-                   GHashTable *vm_names)
+static int load_vm(loader_t *l, JsonObject *o, guint i, drv_policy_vm_t *vm, GHashTable *vm_names)
 {
     char where[96];
     int rc, e;
@@ -306,7 +304,8 @@ static int load_vm(loader_t *l, JsonObject *o, guint i, drv_policy_vm_t *vm,
             return lfail(l, "%s: true needs a current node (or give a node name)", w2);
         if (b)
             vm->pin_node = vm->node;
-    } else if (pin && !JSON_NODE_HOLDS_NULL(pin) && (rc = node_ref(l, pin, w2, &vm->pin_node)) < 0) {
+    } else if (pin && !JSON_NODE_HOLDS_NULL(pin) &&
+               (rc = node_ref(l, pin, w2, &vm->pin_node)) < 0) {
         return rc;
     }
     JsonNode *pr = json_object_get_member(o, "prefer");
@@ -328,14 +327,13 @@ static int load_vm(loader_t *l, JsonObject *o, guint i, drv_policy_vm_t *vm,
             if (!pnode)
                 return lfail(l, "%s: missing", w3);
             if ((rc = node_ref(l, pnode, w3, &vm->prefer[k].node)) < 0 ||
-                (rc = get_int(l, po, "weight", w2, true, 1, 1000000, &vm->prefer[k].weight)) <
-                    0)
+                (rc = get_int(l, po, "weight", w2, true, 1, 1000000, &vm->prefer[k].weight)) < 0)
                 return rc;
             vm->n_prefer = k + 1;
         }
     }
-    if ((rc = group_list(l, o, "anti_affinity", where, &vm->anti_affinity,
-                         &vm->n_anti_affinity)) < 0 ||
+    if ((rc = group_list(l, o, "anti_affinity", where, &vm->anti_affinity, &vm->n_anti_affinity)) <
+            0 ||
         (rc = group_list(l, o, "anti_affinity_soft", where, &vm->anti_affinity_soft,
                          &vm->n_anti_affinity_soft)) < 0 ||
         (rc = group_list(l, o, "affinity", where, &vm->affinity, &vm->n_affinity)) < 0)
@@ -365,8 +363,7 @@ static int load_vms(loader_t *l, JsonObject *root)
     return rc;
 }
 
-int drv_policy_layout_parse(const char *data, size_t len, drv_policy_input_t **out,
-                            char **errmsg)
+int drv_policy_layout_parse(const char *data, size_t len, drv_policy_input_t **out, char **errmsg)
 {
     loader_t l = {0};
     GError *gerr = NULL;

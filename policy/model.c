@@ -24,8 +24,8 @@ const char *drv_policy_strerror(int rc)
 
 const char *drv_policy_node_state_str(drv_node_state_t s)
 {
-    static const char *const names[] = {"online", "standby", "maintenance",
-                                        "offline", "failed", "fenced"};
+    static const char *const names[] = {"online",  "standby", "maintenance",
+                                        "offline", "failed",  "fenced"};
     return (unsigned)s < G_N_ELEMENTS(names) ? names[s] : "?";
 }
 
@@ -106,10 +106,10 @@ int drv_policy_input_validate(const drv_policy_input_t *in, char **errmsg)
                 return fail(errmsg, "vms[%zu].prefer[%zu]: bad node index", v, i);
         if ((rc = check_groups(vm->anti_affinity, vm->n_anti_affinity, in->n_groups, v,
                                "anti_affinity", errmsg)) < 0 ||
-            (rc = check_groups(vm->anti_affinity_soft, vm->n_anti_affinity_soft, in->n_groups,
-                               v, "anti_affinity_soft", errmsg)) < 0 ||
-            (rc = check_groups(vm->affinity, vm->n_affinity, in->n_groups, v, "affinity",
-                               errmsg)) < 0)
+            (rc = check_groups(vm->anti_affinity_soft, vm->n_anti_affinity_soft, in->n_groups, v,
+                               "anti_affinity_soft", errmsg)) < 0 ||
+            (rc = check_groups(vm->affinity, vm->n_affinity, in->n_groups, v, "affinity", errmsg)) <
+                0)
             return rc;
     }
     const drv_policy_knobs_t *k = &in->knobs;

@@ -63,10 +63,12 @@ static void groups_build(drv_groups_t *gr, const drv_policy_input_t *in, size_t 
     gr->off = g_new0(int, ng + 1);
     for (size_t v = 0; v < in->n_vms; v++) {
         const drv_policy_vm_t *vm = &in->vms[v];
-        const int *gs = kind == 0 ? vm->anti_affinity
-                        : kind == 1 ? vm->anti_affinity_soft : vm->affinity;
-        size_t n = kind == 0 ? vm->n_anti_affinity
-                   : kind == 1 ? vm->n_anti_affinity_soft : vm->n_affinity;
+        const int *gs = kind == 0   ? vm->anti_affinity
+                        : kind == 1 ? vm->anti_affinity_soft
+                                    : vm->affinity;
+        size_t n = kind == 0   ? vm->n_anti_affinity
+                   : kind == 1 ? vm->n_anti_affinity_soft
+                               : vm->n_affinity;
         for (size_t i = 0; i < n; i++)
             gr->off[gs[i] + 1]++;
     }
@@ -76,10 +78,12 @@ static void groups_build(drv_groups_t *gr, const drv_policy_input_t *in, size_t 
     int *fill = g_memdup2(gr->off, sizeof(int) * (ng + 1));
     for (size_t v = 0; v < in->n_vms; v++) {
         const drv_policy_vm_t *vm = &in->vms[v];
-        const int *gs = kind == 0 ? vm->anti_affinity
-                        : kind == 1 ? vm->anti_affinity_soft : vm->affinity;
-        size_t n = kind == 0 ? vm->n_anti_affinity
-                   : kind == 1 ? vm->n_anti_affinity_soft : vm->n_affinity;
+        const int *gs = kind == 0   ? vm->anti_affinity
+                        : kind == 1 ? vm->anti_affinity_soft
+                                    : vm->affinity;
+        size_t n = kind == 0   ? vm->n_anti_affinity
+                   : kind == 1 ? vm->n_anti_affinity_soft
+                               : vm->n_affinity;
         for (size_t i = 0; i < n; i++)
             gr->mem[fill[gs[i]]++] = (int)v;
     }
@@ -145,8 +149,8 @@ static void ctx_init(drv_ctx_t *c, const drv_policy_input_t *in, int explain_vm)
     groups_build(&c->aff, in, 2);
     c->hostable = g_new0(uint8_t, c->nn + 1);
     for (int n = 0; n < c->nn; n++)
-        c->hostable[n] = in->nodes[n].state == DRV_NODE_ONLINE &&
-                         in->nodes[n].health != DRV_HEALTH_RED;
+        c->hostable[n] =
+            in->nodes[n].state == DRV_NODE_ONLINE && in->nodes[n].health != DRV_HEALTH_RED;
     c->max_cpu_cap = c->max_mem_cap = 1;
     for (int n = 0; n < c->nn; n++) {
         const drv_policy_node_t *nd = &in->nodes[n];
@@ -501,8 +505,8 @@ char *drv__unplaced_reason(drv_ctx_t *c, int v)
         sep = ", ";
     }
     if (cnt[DRV_EXC_AA])
-        g_string_append_printf(s, "%s%d hard anti-affinity (e.g. with %s)", sep,
-                               cnt[DRV_EXC_AA], c->in->vms[aa_with].name);
+        g_string_append_printf(s, "%s%d hard anti-affinity (e.g. with %s)", sep, cnt[DRV_EXC_AA],
+                               c->in->vms[aa_with].name);
     if (cnt[DRV_EXC_NONE]) /* should not happen: a feasible node would have been used */
         g_string_append_printf(s, "%s%d feasible but not chosen", sep, cnt[DRV_EXC_NONE]);
     return g_string_free(s, FALSE);

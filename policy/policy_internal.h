@@ -7,11 +7,11 @@
 #include "drv_policy.h"
 
 /* Score weights (see docs/policy.md). */
-#define DRV_W_AFFINITY 200    /* per member of a (soft) affinity group on the node */
-#define DRV_W_SOFT_AA 500     /* penalty per member of a soft anti-affinity group */
-#define DRV_W_YELLOW 300      /* penalty for a yellow-health node */
-#define DRV_W_OVER_BALANCE 2  /* penalty per permille above the balance goal */
-#define DRV_MAX_ROUNDS 8      /* optimisation rounds (each one only improves) */
+#define DRV_W_AFFINITY 200   /* per member of a (soft) affinity group on the node */
+#define DRV_W_SOFT_AA 500    /* penalty per member of a soft anti-affinity group */
+#define DRV_W_YELLOW 300     /* penalty for a yellow-health node */
+#define DRV_W_OVER_BALANCE 2 /* penalty per permille above the balance goal */
+#define DRV_MAX_ROUNDS 8     /* optimisation rounds (each one only improves) */
 
 typedef enum {
     DRV_EXC_NONE = 0,
@@ -41,20 +41,20 @@ typedef struct {
 typedef struct {
     const drv_policy_input_t *in;
     int nn, nv;
-    int *place;   /* per VM: planned node, -1 none */
-    uint8_t *vs;  /* drv_vstate_t per VM */
-    int *preempted_by; /* per VM: VM that displaced it, -1 */
-    int64_t *ucpu, *umem; /* per node used by planned VMs */
-    uint8_t *hostable;    /* per node: online and not red (may receive VMs) */
+    int *place;                 /* per VM: planned node, -1 none */
+    uint8_t *vs;                /* drv_vstate_t per VM */
+    int *preempted_by;          /* per VM: VM that displaced it, -1 */
+    int64_t *ucpu, *umem;       /* per node used by planned VMs */
+    uint8_t *hostable;          /* per node: online and not red (may receive VMs) */
     int64_t *pre_cpu, *pre_mem; /* per node x priority: preemptible load */
-    GArray **on;   /* per node: int VM ids planned there */
-    int *pos;      /* per VM: index in on[place] */
+    GArray **on;                /* per node: int VM ids planned there */
+    int *pos;                   /* per VM: index in on[place] */
     drv_groups_t hard, soft, aff;
     int64_t tot_cpu_cap, tot_mem_cap, max_cpu_cap, max_mem_cap;
     bool balancing;
-    int goal;      /* balance goal, permille: threshold - hysteresis */
-    int trigger;   /* balance trigger, permille */
-    int soft_cap;  /* relocation for soft wishes stays at or under this load, permille */
+    int goal;     /* balance goal, permille: threshold - hysteresis */
+    int trigger;  /* balance trigger, permille */
+    int soft_cap; /* relocation for soft wishes stays at or under this load, permille */
     int evac_used;
     uint64_t n_changes; /* assignments made: change detection between rounds */
     /* explanation capture */

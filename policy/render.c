@@ -57,16 +57,16 @@ static void text_action(GString *s, const drv_policy_input_t *in, const drv_poli
         g_string_append_printf(s, "  stop %s on %s\n", in->vms[a->vm].name, nname(in, a->node));
         break;
     case DRV_ACT_START:
-        g_string_append_printf(s, "  start %s on %s%s\n", in->vms[a->vm].name,
-                               nname(in, a->node), a->after_fence ? " (after fence)" : "");
+        g_string_append_printf(s, "  start %s on %s%s\n", in->vms[a->vm].name, nname(in, a->node),
+                               a->after_fence ? " (after fence)" : "");
         break;
     case DRV_ACT_MIGRATE:
         g_string_append_printf(s, "  migrate %s %s -> %s\n", in->vms[a->vm].name,
                                nname(in, a->from), nname(in, a->to));
         break;
     case DRV_ACT_MOVE:
-        g_string_append_printf(s, "  move %s %s -> %s (cold: stop + start)\n",
-                               in->vms[a->vm].name, nname(in, a->from), nname(in, a->to));
+        g_string_append_printf(s, "  move %s %s -> %s (cold: stop + start)\n", in->vms[a->vm].name,
+                               nname(in, a->from), nname(in, a->to));
         break;
     }
 }
@@ -96,8 +96,7 @@ char *drv_policy_render_text(const drv_policy_input_t *in, const drv_policy_plan
     }
     g_string_append(s, "Placement:\n");
     for (size_t v = 0; v < plan->n_vms; v++)
-        g_string_append_printf(s, "  %s -> %s\n", in->vms[v].name,
-                               nname(in, plan->placement[v]));
+        g_string_append_printf(s, "  %s -> %s\n", in->vms[v].name, nname(in, plan->placement[v]));
     g_string_append(s, "Nodes after plan:\n");
     int64_t *uc = g_new0(int64_t, nn + 1), *um = g_new0(int64_t, nn + 1);
     int *cnt = g_new0(int, nn + 1);
@@ -105,13 +104,12 @@ char *drv_policy_render_text(const drv_policy_input_t *in, const drv_policy_plan
     for (size_t n = 0; n < nn; n++) {
         const drv_policy_node_t *nd = &in->nodes[n];
         int64_t lc = uc[n] * 1000 / nd->cpu, lm = um[n] * 1000 / nd->memory_mib;
-        g_string_append_printf(s,
-                               "  %s %s %s cpu %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
-                               " mem %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
-                               " load %" G_GINT64_FORMAT " vms %d\n",
-                               nd->name, drv_policy_node_state_str(nd->state),
-                               drv_policy_health_str(nd->health), uc[n], nd->cpu, um[n],
-                               nd->memory_mib, MAX(lc, lm), cnt[n]);
+        g_string_append_printf(
+            s,
+            "  %s %s %s cpu %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " mem %" G_GINT64_FORMAT
+            "/%" G_GINT64_FORMAT " load %" G_GINT64_FORMAT " vms %d\n",
+            nd->name, drv_policy_node_state_str(nd->state), drv_policy_health_str(nd->health),
+            uc[n], nd->cpu, um[n], nd->memory_mib, MAX(lc, lm), cnt[n]);
     }
     g_free(uc);
     g_free(um);
@@ -158,8 +156,8 @@ char *drv_policy_render_text(const drv_policy_input_t *in, const drv_policy_plan
                 g_string_append_printf(s, "    %s -> %s\n", in->vms[e->restart_vm[k]].name,
                                        nname(in, e->restart_to[k]));
             for (size_t k = 0; k < e->n_unplaced; k++)
-                g_string_append_printf(s, "    %s: unplaced: %s\n",
-                                       in->vms[e->unplaced[k].vm].name, e->unplaced[k].reason);
+                g_string_append_printf(s, "    %s: unplaced: %s\n", in->vms[e->unplaced[k].vm].name,
+                                       e->unplaced[k].reason);
         }
     }
     return g_string_free(s, FALSE);

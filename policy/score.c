@@ -84,8 +84,8 @@ int64_t drv__soft_score(const drv_ctx_t *c, int v, int n)
             s += vm->prefer[i].weight;
     s += (int64_t)DRV_W_AFFINITY *
          count_members(&c->aff, vm->affinity, vm->n_affinity, c->place, v, n);
-    s -= (int64_t)DRV_W_SOFT_AA * count_members(&c->soft, vm->anti_affinity_soft,
-                                                vm->n_anti_affinity_soft, c->place, v, n);
+    s -= (int64_t)DRV_W_SOFT_AA *
+         count_members(&c->soft, vm->anti_affinity_soft, vm->n_anti_affinity_soft, c->place, v, n);
     return s;
 }
 
@@ -124,9 +124,9 @@ void drv__score(const drv_ctx_t *c, int v, int n, drv_policy_score_t *s)
         s->affinity += (int64_t)DRV_W_AFFINITY *
                        count_members(&c->aff, vm->affinity, vm->n_affinity, c->place, v, n);
     if (vm->n_anti_affinity_soft)
-        s->affinity -= (int64_t)DRV_W_SOFT_AA * count_members(&c->soft, vm->anti_affinity_soft,
-                                                              vm->n_anti_affinity_soft, c->place,
-                                                              v, n);
+        s->affinity -=
+            (int64_t)DRV_W_SOFT_AA * count_members(&c->soft, vm->anti_affinity_soft,
+                                                   vm->n_anti_affinity_soft, c->place, v, n);
     if (vm->node == n && c->in->knobs.stickiness > 0 && nd->state == DRV_NODE_ONLINE)
         s->stickiness = c->in->knobs.stickiness;
     if (nd->health == DRV_HEALTH_YELLOW)
@@ -148,8 +148,8 @@ char *drv__exc_str(const drv_ctx_t *c, int v, int n, drv_exc_t e, int other)
     case DRV_EXC_PIN:
         return g_strdup_printf("pinned to %s", c->in->nodes[vm->pin_node].name);
     case DRV_EXC_CPU:
-        return g_strdup_printf("cpu: needs %" G_GINT64_FORMAT ", free %" G_GINT64_FORMAT,
-                               vm->cpu, nd->cpu - c->ucpu[n]);
+        return g_strdup_printf("cpu: needs %" G_GINT64_FORMAT ", free %" G_GINT64_FORMAT, vm->cpu,
+                               nd->cpu - c->ucpu[n]);
     case DRV_EXC_MEM:
         return g_strdup_printf("memory: needs %" G_GINT64_FORMAT " MiB, free %" G_GINT64_FORMAT
                                " MiB",
@@ -221,15 +221,14 @@ int drv__choose(drv_ctx_t *c, int v, const char *phase)
         else if (second < 0)
             why = g_strdup_printf("%s is the only feasible node", c->in->nodes[best].name);
         else if (best_total == second_total)
-            why = g_strdup_printf("%s and %s tie at %" G_GINT64_FORMAT
-                                  "; the lower node index wins",
-                                  c->in->nodes[best].name, c->in->nodes[second].name,
-                                  best_total);
+            why =
+                g_strdup_printf("%s and %s tie at %" G_GINT64_FORMAT "; the lower node index wins",
+                                c->in->nodes[best].name, c->in->nodes[second].name, best_total);
         else
             why = g_strdup_printf("%s has the highest total %" G_GINT64_FORMAT
                                   " (runner-up %s: %" G_GINT64_FORMAT ")",
-                                  c->in->nodes[best].name, best_total,
-                                  c->in->nodes[second].name, second_total);
+                                  c->in->nodes[best].name, best_total, c->in->nodes[second].name,
+                                  second_total);
         drv__capture(c, v, best, phase, why);
     }
     return best;

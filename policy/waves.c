@@ -122,15 +122,15 @@ int drv__schedule(const drv_policy_input_t *in, drv_policy_plan_t *p)
             if (k == next->len) { /* cannot happen with a within-capacity final placement */
                 g_warn_if_reached();
                 for (k = 0; k < next->len; k++)
-                    g_array_index(acts, drv_policy_action_t, g_array_index(next, int, k))
-                        .wave = w + 1;
+                    g_array_index(acts, drv_policy_action_t, g_array_index(next, int, k)).wave =
+                        w + 1;
                 maxwave = w + 1;
                 break;
             }
             int ai = g_array_index(next, int, k);
             drv_policy_action_t *a = &g_array_index(acts, drv_policy_action_t, ai);
-            drv_policy_action_t start = {.op = DRV_ACT_START, .vm = a->vm, .node = a->to,
-                                         .from = -1, .to = -1};
+            drv_policy_action_t start = {
+                .op = DRV_ACT_START, .vm = a->vm, .node = a->to, .from = -1, .to = -1};
             a->op = DRV_ACT_STOP;
             a->node = a->from;
             a->from = a->to = -1;

@@ -20,8 +20,8 @@
 #include "drv_policy.h"
 
 enum { P_ACTIONS, P_CAPACITY, P_HARD, P_FENCE, P_BOUND, P_DETERM, P_IDEM, P_EXPLAIN, P__N };
-static const char *const prop_names[P__N] = {"actions", "capacity", "hard",    "fence",
-                                             "bound",   "determ",   "idem",    "explain"};
+static const char *const prop_names[P__N] = {"actions", "capacity", "hard", "fence",
+                                             "bound",   "determ",   "idem", "explain"};
 
 typedef struct {
     int fails[P__N];
@@ -151,8 +151,9 @@ static drv_policy_input_t *gen_layout(int seed)
     k->stickiness = stick[rnd(&s, 4)];
     k->fencing = chance(&s, 80);
     int b = rnd(&s, 100);
-    k->balance_level = b < 50 ? DRV_BALANCE_OFF : b < 85 ? DRV_BALANCE_THRESHOLD
-                                                         : DRV_BALANCE_SPREAD;
+    k->balance_level = b < 50   ? DRV_BALANCE_OFF
+                       : b < 85 ? DRV_BALANCE_THRESHOLD
+                                : DRV_BALANCE_SPREAD;
     k->balance_threshold = 600 + rnd(&s, 351);
     k->balance_hysteresis = rnd(&s, 101);
     k->max_migrations_per_node = chance(&s, 50) ? 0 : 1 + rnd(&s, 3);
@@ -186,9 +187,9 @@ static void check_actions(int seed, const drv_policy_input_t *in, const drv_poli
 
     for (int v = 0; v < nv; v++) {
         int i = in->vms[v].node;
-        where[v] = runs_initially(in, v) ? i
+        where[v] = runs_initially(in, v)                               ? i
                    : (i >= 0 && in->nodes[i].state == DRV_NODE_FAILED) ? -2
-                                                                      : -1;
+                                                                       : -1;
     }
     for (size_t k = 0; k < p->n_actions; k++) {
         const drv_policy_action_t *a = &p->actions[k];
@@ -203,8 +204,7 @@ static void check_actions(int seed, const drv_policy_input_t *in, const drv_poli
         }
         int v = a->vm;
         if (on_maint(in, v))
-            flag(P_ACTIONS, seed, "action on %s, which is on a maintenance node",
-                 in->vms[v].name);
+            flag(P_ACTIONS, seed, "action on %s, which is on a maintenance node", in->vms[v].name);
         if (++touched[v] > 2)
             flag(P_ACTIONS, seed, "%s touched more than twice", in->vms[v].name);
         switch (a->op) {
@@ -301,10 +301,8 @@ static void check_capacity(int seed, const drv_policy_input_t *in, const drv_pol
             const drv_policy_node_t *nd = &in->nodes[n];
             if (in->knobs.max_migrations_per_node && mig[n] > in->knobs.max_migrations_per_node)
                 flag(P_CAPACITY, seed, "wave %d: %s in %d migrations", w, nd->name, mig[n]);
-            if ((ac[n] || am[n]) &&
-                (uc[n] + ac[n] > nd->cpu || um[n] + am[n] > nd->memory_mib))
-                flag(P_CAPACITY, seed, "wave %d: %s over capacity during the wave", w,
-                     nd->name);
+            if ((ac[n] || am[n]) && (uc[n] + ac[n] > nd->cpu || um[n] + am[n] > nd->memory_mib))
+                flag(P_CAPACITY, seed, "wave %d: %s over capacity during the wave", w, nd->name);
             uc[n] += ac[n] - fc[n];
             um[n] += am[n] - fm[n];
         }
@@ -375,8 +373,7 @@ static void check_bound(int seed, const drv_policy_input_t *in, const drv_policy
         const drv_policy_vm_t *vm = &in->vms[v];
         if (p->placement[v] >= 0 || !vm->want_started)
             flag(P_BOUND, seed, "%s listed unplaced but placed or not wanted", vm->name);
-        if (vm->node >= 0 && in->nodes[vm->node].state == DRV_NODE_FAILED &&
-            !in->knobs.fencing)
+        if (vm->node >= 0 && in->nodes[vm->node].state == DRV_NODE_FAILED && !in->knobs.fencing)
             continue; /* may still run on its failed node: untouchable */
         for (int n = 0; n < nn; n++) {
             const drv_policy_node_t *nd = &in->nodes[n];
@@ -392,8 +389,8 @@ static void check_bound(int seed, const drv_policy_input_t *in, const drv_policy
                 const drv_policy_vm_t *um = &in->vms[u];
                 if (share_hard_group(vm, um))
                     blocked = true;
-                bool displaceable = um->priority < vm->priority && um->pin_node < 0 &&
-                                    !on_maint(in, u);
+                bool displaceable =
+                    um->priority < vm->priority && um->pin_node < 0 && !on_maint(in, u);
                 if (!displaceable) {
                     fc -= um->cpu;
                     fm -= um->memory_mib;
@@ -425,22 +422,22 @@ static void dump_layout(const drv_policy_input_t *in)
            "\"balance_level\": \"%s\", \"balance_threshold\": %.3f, "
            "\"balance_hysteresis\": %.3f, \"max_migrations_per_node\": %d, "
            "\"max_migrations_total\": %d},\n \"nodes\": [\n",
-           strat[k->strategy], k->stickiness, k->fencing ? "true" : "false",
-           lvl[k->balance_level], k->balance_threshold / 1000.0,
-           k->balance_hysteresis / 1000.0, k->max_migrations_per_node,
-           k->max_migrations_total);
+           strat[k->strategy], k->stickiness, k->fencing ? "true" : "false", lvl[k->balance_level],
+           k->balance_threshold / 1000.0, k->balance_hysteresis / 1000.0,
+           k->max_migrations_per_node, k->max_migrations_total);
     for (size_t n = 0; n < in->n_nodes; n++) {
         const drv_policy_node_t *nd = &in->nodes[n];
-        printf("  {\"name\": \"%s\", \"cpu\": %" G_GINT64_FORMAT ", \"memory_mib\": %"
-               G_GINT64_FORMAT ", \"state\": \"%s\", \"health\": \"%s\"}%s\n",
+        printf("  {\"name\": \"%s\", \"cpu\": %" G_GINT64_FORMAT
+               ", \"memory_mib\": %" G_GINT64_FORMAT ", \"state\": \"%s\", \"health\": \"%s\"}%s\n",
                nd->name, nd->cpu, nd->memory_mib, drv_policy_node_state_str(nd->state),
                drv_policy_health_str(nd->health), n + 1 < in->n_nodes ? "," : "");
     }
     printf(" ],\n \"vms\": [\n");
     for (size_t v = 0; v < in->n_vms; v++) {
         const drv_policy_vm_t *vm = &in->vms[v];
-        printf("  {\"name\": \"%s\", \"cpu\": %" G_GINT64_FORMAT ", \"memory_mib\": %"
-               G_GINT64_FORMAT ", \"node\": ", vm->name, vm->cpu, vm->memory_mib);
+        printf("  {\"name\": \"%s\", \"cpu\": %" G_GINT64_FORMAT
+               ", \"memory_mib\": %" G_GINT64_FORMAT ", \"node\": ",
+               vm->name, vm->cpu, vm->memory_mib);
         if (vm->node < 0)
             printf("null");
         else
@@ -458,10 +455,13 @@ static void dump_layout(const drv_policy_input_t *in)
                        in->nodes[vm->prefer[i].node].name, vm->prefer[i].weight);
             printf("]");
         }
-        const struct { const char *key; const int *g; size_t n; } lists[] = {
-            {"anti_affinity", vm->anti_affinity, vm->n_anti_affinity},
-            {"anti_affinity_soft", vm->anti_affinity_soft, vm->n_anti_affinity_soft},
-            {"affinity", vm->affinity, vm->n_affinity}};
+        const struct {
+            const char *key;
+            const int *g;
+            size_t n;
+        } lists[] = {{"anti_affinity", vm->anti_affinity, vm->n_anti_affinity},
+                     {"anti_affinity_soft", vm->anti_affinity_soft, vm->n_anti_affinity_soft},
+                     {"affinity", vm->affinity, vm->n_affinity}};
         for (size_t l = 0; l < 3; l++) {
             if (!lists[l].n)
                 continue;
@@ -511,8 +511,7 @@ static void run_one(int seed)
     if (drv_policy_plan(cp, &p3) == 0) {
         if (p3->n_actions != 0) {
             char *t = drv_policy_render_text(cp, p3, NULL, NULL);
-            flag(P_IDEM, seed, "re-plan after applying has %zu actions:\n%s", p3->n_actions,
-                 t);
+            flag(P_IDEM, seed, "re-plan after applying has %zu actions:\n%s", p3->n_actions, t);
             g_free(t);
         }
     } else {
@@ -523,8 +522,7 @@ static void run_one(int seed)
         drv_policy_explain_t *ex = NULL;
         if (drv_policy_explain(in, v, &ex) < 0 || ex->winner != p->placement[v] ||
             ex->n_scores != in->n_nodes || !ex->decision || !ex->why)
-            flag(P_EXPLAIN, seed, "explanation of %s disagrees with the plan",
-                 in->vms[v].name);
+            flag(P_EXPLAIN, seed, "explanation of %s disagrees with the plan", in->vms[v].name);
         drv_policy_explain_free(ex);
     }
     drv_policy_plan_free(p);
@@ -540,8 +538,8 @@ static int suite_init(void)
     int seeds = env ? atoi(env) : 5000;
     for (int seed = 1; seed <= seeds; seed++)
         run_one(seed);
-    fprintf(stderr, "props: %d layouts, %d VMs, %d actions, %d unplaced\n", R.layouts,
-            R.total_vms, R.total_actions, R.total_unplaced);
+    fprintf(stderr, "props: %d layouts, %d VMs, %d actions, %d unplaced\n", R.layouts, R.total_vms,
+            R.total_actions, R.total_unplaced);
     return 0;
 }
 
