@@ -89,34 +89,47 @@ int64_t drv__soft_score(const drv_ctx_t *c, int v, int n)
     return s;
 }
 
+/* The capacity, balance and health terms: everything but the VM's own wishes. */
+static inline int64_t base_terms(const drv_ctx_t *c, int n, int64_t dcpu, int64_t dmem,
+                                 int64_t *capacity, int64_t *balance, int64_t *health)
+{
+    const drv_policy_node_t *nd = &c->in->nodes[n];
+    int load = drv__load_after(c, n, dcpu, dmem);
+
+    *capacity = 0;
+    switch (c->in->knobs.strategy) {
+    case DRV_STRATEGY_BALANCED:
+        *capacity = 1000 - load;
+        break;
+    case DRV_STRATEGY_UTILIZATION: {
+        int64_t fc = (nd->cpu - c->ucpu[n] - dcpu) * 1000 / c->max_cpu_cap;
+        int64_t fm = (nd->memory_mib - c->umem[n] - dmem) * 1000 / c->max_mem_cap;
+        *capacity = fc < fm ? fc : fm;
+        break;
+    }
+    case DRV_STRATEGY_MINIMAL:
+        *capacity = load;
+        break;
+    case DRV_STRATEGY_DEFAULT:
+        break;
+    }
+    *balance = c->balancing && load > c->goal
+                   ? -(int64_t)DRV_W_OVER_BALANCE * (load - c->goal)
+                   : 0;
+    *health = nd->health == DRV_HEALTH_YELLOW ? -DRV_W_YELLOW : 0;
+    return *capacity + *balance + *health;
+}
+
 void drv__score(const drv_ctx_t *c, int v, int n, drv_policy_score_t *s)
 {
     const drv_policy_node_t *nd = &c->in->nodes[n];
     const drv_policy_vm_t *vm = &c->in->vms[v];
     bool here = c->place[v] == n;
     int64_t dcpu = here ? 0 : vm->cpu, dmem = here ? 0 : vm->memory_mib;
-    int load = drv__load_after(c, n, dcpu, dmem);
 
     memset(s, 0, sizeof(*s));
     s->node = n;
-    switch (c->in->knobs.strategy) {
-    case DRV_STRATEGY_BALANCED:
-        s->capacity = 1000 - load;
-        break;
-    case DRV_STRATEGY_UTILIZATION: {
-        int64_t fc = (nd->cpu - c->ucpu[n] - dcpu) * 1000 / c->max_cpu_cap;
-        int64_t fm = (nd->memory_mib - c->umem[n] - dmem) * 1000 / c->max_mem_cap;
-        s->capacity = fc < fm ? fc : fm;
-        break;
-    }
-    case DRV_STRATEGY_MINIMAL:
-        s->capacity = load;
-        break;
-    case DRV_STRATEGY_DEFAULT:
-        break;
-    }
-    if (c->balancing && load > c->goal)
-        s->balance = -(int64_t)DRV_W_OVER_BALANCE * (load - c->goal);
+    base_terms(c, n, dcpu, dmem, &s->capacity, &s->balance, &s->health);
     for (size_t i = 0; i < vm->n_prefer; i++)
         if (vm->prefer[i].node == n)
             s->preference += vm->prefer[i].weight;
@@ -129,8 +142,6 @@ void drv__score(const drv_ctx_t *c, int v, int n, drv_policy_score_t *s)
                                                    vm->n_anti_affinity_soft, c->place, v, n);
     if (vm->node == n && c->in->knobs.stickiness > 0 && nd->state == DRV_NODE_ONLINE)
         s->stickiness = c->in->knobs.stickiness;
-    if (nd->health == DRV_HEALTH_YELLOW)
-        s->health = -DRV_W_YELLOW;
     s->total = s->capacity + s->balance + s->preference + s->affinity + s->stickiness + s->health;
 }
 
@@ -197,13 +208,31 @@ int drv__choose(drv_ctx_t *c, int v, const char *phase)
     int64_t best_total = 0, second_total = 0;
     drv_policy_score_t s;
 
+    const drv_policy_vm_t *vm = &c->in->vms[v];
+    /* a VM with no pin and no soft wishes, not placed yet: the same terms, computed inline
+     * (a cold start scores every VM on every node) */
+    bool simple = vm->pin_node < 0 && vm->n_prefer == 0 && vm->n_affinity == 0 &&
+                  vm->n_anti_affinity_soft == 0 && c->place[v] < 0;
+    int64_t stick = MAX(0, c->in->knobs.stickiness);
+
     for (int n = 0; n < c->nn; n++) {
         int other;
         if (!drv__node_hostable(c, n))
             continue;
-        if (drv__feasible(c, v, n, &other) != DRV_EXC_NONE)
-            continue;
-        drv__score(c, v, n, &s);
+        if (simple) {
+            const drv_policy_node_t *nd = &c->in->nodes[n];
+            if (c->ucpu[n] + vm->cpu > nd->cpu || c->umem[n] + vm->memory_mib > nd->memory_mib)
+                continue;
+            if (vm->n_anti_affinity && drv__aa_conflict(c, v, n) >= 0)
+                continue;
+            int64_t cap, bal, hl;
+            s.total = base_terms(c, n, vm->cpu, vm->memory_mib, &cap, &bal, &hl) +
+                      (vm->node == n ? stick : 0);
+        } else {
+            if (drv__feasible(c, v, n, &other) != DRV_EXC_NONE)
+                continue;
+            drv__score(c, v, n, &s);
+        }
         if (best < 0 || s.total > best_total) {
             second = best;
             second_total = best_total;
