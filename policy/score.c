@@ -113,9 +113,7 @@ static inline int64_t base_terms(const drv_ctx_t *c, int n, int64_t dcpu, int64_
     case DRV_STRATEGY_DEFAULT:
         break;
     }
-    *balance = c->balancing && load > c->goal
-                   ? -(int64_t)DRV_W_OVER_BALANCE * (load - c->goal)
-                   : 0;
+    *balance = c->balancing && load > c->goal ? -(int64_t)DRV_W_OVER_BALANCE * (load - c->goal) : 0;
     *health = nd->health == DRV_HEALTH_YELLOW ? -DRV_W_YELLOW : 0;
     return *capacity + *balance + *health;
 }
