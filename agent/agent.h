@@ -28,6 +28,12 @@ typedef struct drv_agent_config {
     bool to_syslog;
     bool debug;
     bool blackbox;
+    char *libvirt_uri;      /* [resources] libvirt_uri */
+    guint max_failures;     /* [resources] max_failures: restarts in place per window */
+    guint failure_window_s; /* [resources] failure_window_s */
+    guint stop_grace_ms;    /* [resources] stop_grace_ms: ACPI shutdown, then destroy */
+    guint cpu;              /* [resources] cpu: vCPUs this host offers (0 = 4 x online CPUs) */
+    guint memory_mib;       /* [resources] memory_mib: MiB for VMs (0 = physical memory) */
 } drv_agent_config_t;
 
 /* config.c. Fills CFG with the defaults, then overrides them from PATH. A missing file is an
@@ -65,6 +71,7 @@ typedef struct drv_cs_info {
 typedef struct drv_cs drv_cs_t;
 typedef struct drv_ipc drv_ipc_t;
 typedef struct drv_agent drv_agent_t;
+typedef struct drv_ha drv_ha_t;
 
 struct drv_agent {
     drv_agent_config_t cfg;
@@ -74,6 +81,7 @@ struct drv_agent {
     drv_state_t *loaded;    /* state read at start, handed to the core when it is created */
     drv_cs_t *cs;
     drv_ipc_t *ipc;
+    drv_ha_t *ha; /* VM resources: coordinator, node agent, libvirt driver (ha.c) */
     drv_cluster_view_t last_view; /* what was last logged (members pointer not kept) */
     uint64_t last_logged_seq;
     bool shutting_down;

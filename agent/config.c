@@ -1,4 +1,4 @@
-/* droverd's configuration file: a GKeyFile with [daemon] and [logging]. Every key is
+/* droverd's configuration file: a GKeyFile with [daemon], [logging] and [resources]. Every key is
  * optional; unknown groups or keys are errors so that a typo is not silently ignored. */
 #include "config.h"
 
@@ -29,6 +29,12 @@ static const key_spec_t keys[] = {
     {"logging", "to_syslog", KEY_BOOL, CFG_OFF(to_syslog)},
     {"logging", "debug", KEY_BOOL, CFG_OFF(debug)},
     {"logging", "blackbox", KEY_BOOL, CFG_OFF(blackbox)},
+    {"resources", "libvirt_uri", KEY_STRING, CFG_OFF(libvirt_uri)},
+    {"resources", "max_failures", KEY_UINT, CFG_OFF(max_failures)},
+    {"resources", "failure_window_s", KEY_UINT, CFG_OFF(failure_window_s)},
+    {"resources", "stop_grace_ms", KEY_UINT, CFG_OFF(stop_grace_ms)},
+    {"resources", "cpu", KEY_UINT, CFG_OFF(cpu)},
+    {"resources", "memory_mib", KEY_UINT, CFG_OFF(memory_mib)},
 };
 
 void drv_config_defaults(drv_agent_config_t *cfg)
@@ -40,6 +46,10 @@ void drv_config_defaults(drv_agent_config_t *cfg)
     cfg->request_timeout_ms = 5000;
     cfg->to_syslog = true;
     cfg->blackbox = true;
+    cfg->libvirt_uri = g_strdup("qemu:///system");
+    cfg->max_failures = 3;
+    cfg->failure_window_s = 600;
+    cfg->stop_grace_ms = 5000;
 }
 
 void drv_config_clear(drv_agent_config_t *cfg)
@@ -52,6 +62,7 @@ void drv_config_clear(drv_agent_config_t *cfg)
     g_free(cfg->cpg_group);
     g_free(cfg->ipc_name);
     g_free(cfg->logfile);
+    g_free(cfg->libvirt_uri);
     memset(cfg, 0, sizeof(*cfg));
 }
 

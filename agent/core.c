@@ -8,6 +8,7 @@
 
 #include "drover/results.h"
 #include "agent.h"
+#include "ha.h"
 
 uint64_t drv_agent_now_ms(void)
 {
@@ -41,7 +42,9 @@ static void ops_request_done(void *ud, uint64_t req_id, int rc)
 {
     drv_agent_t *a = ud;
 
-    drv_ipc_request_done(a->ipc, req_id, rc);
+    if (!drv_ha_request_done(a->ha, req_id, rc)) {
+        drv_ipc_request_done(a->ipc, req_id, rc);
+    }
 }
 
 static const char *node_label(drv_agent_t *a, uint32_t id)
@@ -90,6 +93,7 @@ static void ops_view_changed(void *ud)
     }
     *old = v;
     old->members = NULL;
+    drv_ha_kick(a->ha);
 }
 
 const drv_cluster_ops_t drv_agent_cluster_ops = {

@@ -18,6 +18,8 @@
 
 #include "drover/results.h"
 #include "agent.h"
+#include "ha.h"
+#include "virt.h"
 
 #define TICK_MS 250
 
@@ -176,8 +178,14 @@ int main(int argc, char **argv)
     mainloop_add_signal(SIGUSR1, on_usr1);
     signal(SIGPIPE, SIG_IGN);
 
+    if (drv_virt_global_init() != 0) {
+        qb_log(LOG_CRIT, "Cannot initialise libvirt's event loop integration");
+        rc = 1;
+        goto out;
+    }
     a->cs = drv_cs_new(a);
     a->ipc = drv_ipc_new(a);
+    a->ha = drv_ha_new(a);
     if (drv_ipc_start(a->ipc) != 0) {
         qb_log(LOG_CRIT, "Cannot start the IPC server '%s' (is another droverd running?)",
                a->cfg.ipc_name);
@@ -195,6 +203,8 @@ out:
     mainloop_timer_del(tick);
     /* Leave first: the core then fails the pending requests, whose replies still go out. */
     drv_cs_stop(a->cs);
+    drv_ha_free(a->ha);
+    a->ha = NULL;
     drv_cluster_free(a->cluster);
     a->cluster = NULL;
     drv_ipc_stop(a->ipc);

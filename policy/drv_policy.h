@@ -76,6 +76,8 @@ typedef struct {
     size_t n_anti_affinity_soft;
     int *affinity; /* group ids: members prefer to share a node */
     size_t n_affinity;
+    int *banned; /* node indexes it may not be placed on anew (it may stay where it runs) */
+    size_t n_banned;
 } drv_policy_vm_t;
 
 typedef struct {

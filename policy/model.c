@@ -104,6 +104,9 @@ int drv_policy_input_validate(const drv_policy_input_t *in, char **errmsg)
         for (size_t i = 0; i < vm->n_prefer; i++)
             if (vm->prefer[i].node < 0 || vm->prefer[i].node >= nn)
                 return fail(errmsg, "vms[%zu].prefer[%zu]: bad node index", v, i);
+        for (size_t i = 0; i < vm->n_banned; i++)
+            if (vm->banned[i] < 0 || vm->banned[i] >= nn)
+                return fail(errmsg, "vms[%zu].banned[%zu]: bad node index", v, i);
         if ((rc = check_groups(vm->anti_affinity, vm->n_anti_affinity, in->n_groups, v,
                                "anti_affinity", errmsg)) < 0 ||
             (rc = check_groups(vm->anti_affinity_soft, vm->n_anti_affinity_soft, in->n_groups, v,
@@ -140,6 +143,7 @@ drv_policy_input_t *drv_policy_input_copy(const drv_policy_input_t *in)
         b->anti_affinity_soft =
             g_memdup2(a->anti_affinity_soft, sizeof(int) * a->n_anti_affinity_soft);
         b->affinity = g_memdup2(a->affinity, sizeof(int) * a->n_affinity);
+        b->banned = g_memdup2(a->banned, sizeof(int) * a->n_banned);
     }
     o->groups = g_new0(char *, in->n_groups + 1);
     for (size_t g = 0; g < in->n_groups; g++)
@@ -160,6 +164,7 @@ void drv_policy_input_free(drv_policy_input_t *in)
         g_free(vm->anti_affinity);
         g_free(vm->anti_affinity_soft);
         g_free(vm->affinity);
+        g_free(vm->banned);
     }
     for (size_t g = 0; g < in->n_groups; g++)
         g_free(in->groups[g]);

@@ -494,6 +494,10 @@ char *drv__unplaced_reason(drv_ctx_t *c, int v)
         g_string_append_printf(s, "%s%d excluded by pin", sep, cnt[DRV_EXC_PIN]);
         sep = ", ";
     }
+    if (cnt[DRV_EXC_BAN]) {
+        g_string_append_printf(s, "%s%d where it failed too often", sep, cnt[DRV_EXC_BAN]);
+        sep = ", ";
+    }
     if (cnt[DRV_EXC_CPU]) {
         g_string_append_printf(s, "%s%d short of cpu (needs %" G_GINT64_FORMAT ")", sep,
                                cnt[DRV_EXC_CPU], vm->cpu);

@@ -21,6 +21,7 @@ typedef enum {
     DRV_EXC_CPU,
     DRV_EXC_MEM,
     DRV_EXC_AA, /* hard anti-affinity with a VM already there */
+    DRV_EXC_BAN, /* VM banned from the node (failed there too often) */
     DRV_EXC__COUNT
 } drv_exc_t;
 

@@ -49,6 +49,9 @@ drv_exc_t drv__feasible(const drv_ctx_t *c, int v, int n, int *other)
         return DRV_EXC_STATE;
     if (vm->pin_node >= 0 && vm->pin_node != n)
         return DRV_EXC_PIN;
+    for (size_t i = 0; i < vm->n_banned && vm->node != n; i++)
+        if (vm->banned[i] == n)
+            return DRV_EXC_BAN;
     if (nd->health == DRV_HEALTH_RED && c->place[v] != n && vm->node != n)
         return DRV_EXC_RED;
     if (c->place[v] == n) {
@@ -165,6 +168,8 @@ char *drv__exc_str(const drv_ctx_t *c, int v, int n, drv_exc_t e, int other)
                                vm->memory_mib, nd->memory_mib - c->umem[n]);
     case DRV_EXC_AA:
         return g_strdup_printf("hard anti-affinity with %s", c->in->vms[other].name);
+    case DRV_EXC_BAN:
+        return g_strdup("banned (failed there too often)");
     case DRV_EXC__COUNT:
         break;
     }
@@ -209,7 +214,7 @@ int drv__choose(drv_ctx_t *c, int v, const char *phase)
     const drv_policy_vm_t *vm = &c->in->vms[v];
     /* a VM with no pin and no soft wishes, not placed yet: the same terms, computed inline
      * (a cold start scores every VM on every node) */
-    bool simple = vm->pin_node < 0 && vm->n_prefer == 0 && vm->n_affinity == 0 &&
+    bool simple = vm->pin_node < 0 && vm->n_banned == 0 && vm->n_prefer == 0 && vm->n_affinity == 0 &&
                   vm->n_anti_affinity_soft == 0 && c->place[v] < 0;
     int64_t stick = MAX(0, c->in->knobs.stickiness);
 

@@ -1,0 +1,99 @@
+/* HA resource management in droverd: the coordinator's placement decisions and each node's
+ * local actions, as two pure functions (ha_decide.c) plus the glue that feeds them and carries
+ * out what they say (ha.c).
+ *
+ * The rules (docs/resources.md):
+ * - The coordinator turns the replicated state into a policy snapshot, runs the placement
+ *   engine, and writes the outcome back as RES_ASSIGN / RES_FAILED / RES_PURGE commands.
+ * - Every node agent compares the replicated state with what its hypervisor runs and starts,
+ *   stops or reports. A VM is started only where it is assigned and only while no node
+ *   reports it running; a copy is stopped where it is not assigned only when the coordinator
+ *   moves it off that node or the assigned copy is confirmed running. Nothing is decided from
+ *   a hypervisor view that is not current (libvirtd unreachable is never "stopped").
+ */
+#ifndef DRV_HA_H
+#define DRV_HA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "drv_cluster.h"
+#include "drv_state.h"
+
+/* ---- pure decisions (ha_decide.c) ---- */
+
+typedef struct drv_ha_node {
+    const char *name;
+    bool member;   /* its droverd takes part in the current (endorsed) round */
+    int64_t cpu;   /* capacity published by the node, or the default */
+    int64_t memory_mib;
+} drv_ha_node_t;
+
+typedef struct drv_ha_params {
+    uint32_t max_failures;    /* restarts in place within the window before relocating */
+    uint64_t failure_window_ms;
+    uint64_t now_wall_ms;     /* the deciding node's wall clock */
+} drv_ha_params_t;
+
+/* A command the decision wants submitted (strings owned). */
+typedef struct drv_ha_cmd {
+    drv_cmd_type_t type;
+    char *name;
+    char *value;
+    char *value2;
+    uint8_t obs;
+    /* for local actions */
+} drv_ha_cmd_t;
+
+typedef enum drv_ha_act {
+    DRV_HA_START = 1,
+    DRV_HA_STOP,
+} drv_ha_act_t;
+
+typedef struct drv_ha_local_action {
+    drv_ha_act_t act;
+    const drv_resource_t *res; /* points into the state passed in */
+} drv_ha_local_action_t;
+
+void drv_ha_cmd_free(gpointer p);
+
+/* Recent failures of R on NODE (0 when the window has passed). */
+uint32_t drv_ha_recent_failures(const drv_resource_t *r, const char *node,
+                                const drv_ha_params_t *p);
+
+/* Coordinator: the commands that bring the state's placement in line with the plan for it.
+ * NODES is corosync's nodelist (all configured nodes). Appends drv_ha_cmd_t * to OUT. */
+void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t n_nodes,
+                       const drv_ha_params_t *p, GPtrArray *out);
+
+/* What the hypervisor on this node runs now (by UUID), as far as the driver knows. */
+typedef bool (*drv_ha_running_fn)(void *ud, const char *uuid);
+/* Is an operation on UUID already in flight on this node? */
+typedef bool (*drv_ha_busy_fn)(void *ud, const char *uuid);
+
+/* Node agent: reports to submit (OUT_CMDS, drv_ha_cmd_t *) and local start/stop actions
+ * (OUT_ACTS, drv_ha_local_action_t *), for node ME. Call only with a current hypervisor view. */
+void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *p,
+                  drv_ha_running_fn running, drv_ha_busy_fn busy, void *ud, GPtrArray *out_cmds,
+                  GPtrArray *out_acts);
+
+/* ---- daemon glue (ha.c) ---- */
+
+typedef struct drv_agent drv_agent_t;
+typedef struct drv_ha drv_ha_t;
+
+/* Creates the libvirt driver (call drv_virt_global_init() first) and starts evaluating. */
+drv_ha_t *drv_ha_new(drv_agent_t *a);
+void drv_ha_free(drv_ha_t *ha);
+/* Something changed (state, membership, hypervisor): re-evaluate soon (coalesced). */
+void drv_ha_kick(drv_ha_t *ha);
+/* Requests the HA layer submitted itself; true if REQ_ID was one (and it is now handled). */
+bool drv_ha_request_done(drv_ha_t *ha, uint64_t req_id, int rc);
+/* Ask libvirt (through this node's driver, off the main loop) whether XML is acceptable.
+ * DONE runs later on the main loop with rc 0 or DRV_ERR_BAD_ARGS and libvirt's message;
+ * a non-zero return means DONE will not run. */
+int drv_ha_validate_xml(drv_ha_t *ha, const char *xml,
+                        void (*done)(void *ud, int rc, const char *errmsg), void *ud);
+
+#endif

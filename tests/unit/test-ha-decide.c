@@ -1,0 +1,300 @@
+/* The coordinator's and the node agents' decisions (agent/ha_decide.c), on hand-made states. */
+#include "config.h"
+
+#include <string.h>
+
+#include <CUnit/Basic.h>
+#include <glib.h>
+
+#include "drover/results.h"
+#include "ha.h"
+
+static drv_ha_node_t nodes3[] = {
+    {"n1", true, 8, 4096},
+    {"n2", true, 8, 4096},
+    {"n3", true, 8, 4096},
+};
+static const drv_ha_params_t params = {3, 600000, 1000000};
+
+static drv_resource_t *add_res(drv_state_t *st, const char *name, const char *uuid)
+{
+    drv_resource_t *r = drv_resource_new(name);
+
+    r->uuid = g_strdup(uuid);
+    r->domain = g_strdup(name);
+    r->xml = g_strdup("<domain/>");
+    r->cpu = 1;
+    r->memory_mib = 64;
+    g_hash_table_insert(st->resources, g_strdup(name), r);
+    return r;
+}
+
+static void set(char **f, const char *v)
+{
+    g_free(*f);
+    *f = g_strdup(v);
+}
+
+static void report(drv_resource_t *r, const char *node, drv_obs_t obs, uint32_t failures)
+{
+    drv_res_node_t *n = drv_resource_node(r, node, true);
+
+    n->obs = obs;
+    n->failures = failures;
+    n->window_start = failures ? params.now_wall_ms - 1000 : 0;
+}
+
+/* Coordinator output as one line per command: "ASSIGN vm1 n2 n1", "FAILED vm1 reason". */
+static char *coordinate(const drv_state_t *st, drv_ha_node_t *nodes, size_t n)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
+    GString *s = g_string_new("");
+
+    drv_ha_coordinate(st, nodes, n, &params, out);
+    for (guint i = 0; i < out->len; i++) {
+        const drv_ha_cmd_t *c = out->pdata[i];
+        const char *t = c->type == DRV_CMD_RES_ASSIGN   ? "ASSIGN"
+                        : c->type == DRV_CMD_RES_FAILED ? "FAILED"
+                        : c->type == DRV_CMD_RES_PURGE  ? "PURGE"
+                                                        : "?";
+
+        g_string_append_printf(s, "%s%s %s %s %s", i ? "; " : "", t, c->name,
+                               c->value ? c->value : "-", c->value2 ? c->value2 : "-");
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* The local hypervisor view: a set of running UUIDs. */
+static bool running_fn(void *ud, const char *uuid)
+{
+    return g_strv_contains((const char *const *)ud, uuid);
+}
+
+static bool not_busy(void *ud, const char *uuid)
+{
+    return false;
+}
+
+static char *local(const drv_state_t *st, const char *me, const char *const *running)
+{
+    g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
+    g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);
+    GString *s = g_string_new("");
+
+    drv_ha_local(st, me, &params, running_fn, not_busy, (void *)running, cmds, acts);
+    for (guint i = 0; i < cmds->len; i++) {
+        const drv_ha_cmd_t *c = cmds->pdata[i];
+
+        g_string_append_printf(s, "%sREPORT %s %s", s->len ? "; " : "", c->name,
+                               drv_obs_str(c->obs));
+    }
+    for (guint i = 0; i < acts->len; i++) {
+        const drv_ha_local_action_t *a = acts->pdata[i];
+
+        g_string_append_printf(s, "%s%s %s", s->len ? "; " : "",
+                               a->act == DRV_HA_START ? "START" : "STOP", a->res->name);
+    }
+    return g_string_free(s, FALSE);
+}
+
+#define EXPECT(got, want)                                                                          \
+    do {                                                                                           \
+        g_autofree char *g_ = (got);                                                               \
+        if (strcmp(g_, (want)) != 0) {                                                             \
+            fprintf(stderr, "\n  %s:%d: got [%s]\n  want [%s]\n", __FILE__, __LINE__, g_, (want)); \
+        }                                                                                          \
+        CU_ASSERT_STRING_EQUAL(g_, (want));                                                        \
+    } while (0)
+
+static const char *none[] = {NULL};
+static const char *vm1_up[] = {"00000000-0000-4000-8000-000000000001", NULL};
+
+static void test_start_and_steady(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n1 -");
+    set(&r->assigned, "n1");
+    EXPECT(coordinate(st, nodes3, 3), "");      /* stays while it starts */
+    EXPECT(local(st, "n1", none), "START vm1"); /* only the assigned node starts it */
+    EXPECT(local(st, "n2", none), "");
+    EXPECT(local(st, "n1", vm1_up), "REPORT vm1 running");
+    report(r, "n1", DRV_OBS_RUNNING, 0);
+    EXPECT(local(st, "n1", vm1_up), "");
+    EXPECT(coordinate(st, nodes3, 3), "");
+}
+
+static void test_move_is_stop_then_start(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+
+    set(&r->assigned, "n1");
+    report(r, "n1", DRV_OBS_RUNNING, 0);
+    set(&r->move_to, "n3");
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n3 n1");
+    set(&r->assigned, "n3");
+    set(&r->moving_from, "n1");
+    EXPECT(local(st, "n1", vm1_up), "STOP vm1");
+    EXPECT(local(st, "n3", none), ""); /* never two copies: n1 still reports it running */
+    report(r, "n1", DRV_OBS_STOPPED, 0);
+    EXPECT(local(st, "n1", none), "");
+    EXPECT(local(st, "n3", none), "START vm1");
+    report(r, "n3", DRV_OBS_RUNNING, 0);
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n3 -");
+    /* clear: it stays where it is */
+    set(&r->moving_from, NULL);
+    set(&r->move_to, NULL);
+    EXPECT(coordinate(st, nodes3, 3), "");
+}
+
+static void test_restart_in_place_then_relocate(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+
+    set(&r->assigned, "n2");
+    report(r, "n2", DRV_OBS_FAILED, 1);
+    EXPECT(local(st, "n2", none), "START vm1");
+    EXPECT(coordinate(st, nodes3, 3), "");
+    report(r, "n2", DRV_OBS_FAILED, 3);
+    EXPECT(local(st, "n2", none), ""); /* out of restarts here */
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n1 -");
+    /* failed everywhere: marked failed with the reason, assigned nowhere */
+    report(r, "n1", DRV_OBS_FAILED, 3);
+    report(r, "n3", DRV_OBS_FAILED, 3);
+    {
+        g_autofree char *got = coordinate(st, nodes3, 3);
+
+        CU_ASSERT_TRUE(g_str_has_prefix(got, "ASSIGN vm1 - -; FAILED vm1 "));
+    }
+    /* an old window does not count */
+    drv_resource_node(r, "n1", false)->window_start = params.now_wall_ms - 700000;
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n1 -");
+}
+
+static void test_stray_and_adoption(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+
+    /* found running on n3 while assigned to n1, which does not run it: report, keep */
+    set(&r->assigned, "n1");
+    EXPECT(local(st, "n3", vm1_up), "REPORT vm1 running");
+    report(r, "n3", DRV_OBS_RUNNING, 0);
+    EXPECT(local(st, "n3", vm1_up), "");
+    EXPECT(local(st, "n1", none), ""); /* n3 runs it: n1 must not start a second copy */
+    /* the coordinator adopts the running copy instead of moving it */
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n3 -");
+    /* two copies (after a partition): the one not assigned stops once the other is seen */
+    set(&r->assigned, "n3");
+    report(r, "n1", DRV_OBS_RUNNING, 0);
+    EXPECT(local(st, "n1", vm1_up), "STOP vm1");
+    EXPECT(local(st, "n3", vm1_up), "");
+    /* never assigned yet, already running (resource added for a running domain): keep it */
+    set(&r->assigned, NULL);
+    EXPECT(local(st, "n3", vm1_up), "");
+}
+
+static void test_stop_remove(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+
+    set(&r->assigned, "n2");
+    report(r, "n2", DRV_OBS_RUNNING, 0);
+    r->role = DRV_ROLE_STOPPED;
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 - -");
+    EXPECT(local(st, "n2", vm1_up), "STOP vm1");
+    r->role = DRV_ROLE_REMOVING;
+    EXPECT(local(st, "n2", vm1_up), "STOP vm1");
+    set(&r->assigned, NULL);
+    EXPECT(coordinate(st, nodes3, 3), "");
+    report(r, "n2", DRV_OBS_STOPPED, 0);
+    EXPECT(coordinate(st, nodes3, 3), "PURGE vm1 - -");
+}
+
+static void test_gone_node_left_alone(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+    drv_ha_node_t n[3];
+
+    memcpy(n, nodes3, sizeof(n));
+    n[0].member = false; /* n1's droverd is gone: its VM may still run there */
+    set(&r->assigned, "n1");
+    report(r, "n1", DRV_OBS_RUNNING, 0);
+    EXPECT(coordinate(st, n, 3), "");
+    EXPECT(local(st, "n2", none), "");
+    /* even when its last word was "stopped", an assigned VM there is not recovered unfenced */
+    report(r, "n1", DRV_OBS_STOPPED, 0);
+    EXPECT(coordinate(st, n, 3), "");
+}
+
+static void test_standby_drains(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+    drv_node_admin_t sb = {true, false};
+
+    set(&r->assigned, "n1");
+    report(r, "n1", DRV_OBS_RUNNING, 0);
+    g_hash_table_insert(st->node_admin, g_strdup("n1"), g_memdup2(&sb, sizeof(sb)));
+    {
+        g_autofree char *got = coordinate(st, nodes3, 3);
+
+        CU_ASSERT_TRUE(g_str_has_prefix(got, "ASSIGN vm1 n") && g_str_has_suffix(got, " n1"));
+    }
+}
+
+static void test_anti_affinity_spreads(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    const char *u[] = {"00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b",
+                       "00000000-0000-4000-8000-00000000000c"};
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
+    g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        drv_resource_t *r;
+
+        g_snprintf(name, sizeof(name), "db%d", i);
+        r = add_res(st, name, u[i]);
+        g_ptr_array_add(r->anti_affinity, g_strdup("db"));
+    }
+    drv_ha_coordinate(st, nodes3, 3, &params, out);
+    CU_ASSERT_EQUAL(out->len, 3);
+    for (guint i = 0; i < out->len; i++) {
+        const drv_ha_cmd_t *c = out->pdata[i];
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c->value);
+        CU_ASSERT_FALSE(g_hash_table_contains(used, c->value));
+        g_hash_table_add(used, c->value);
+    }
+}
+
+int main(void)
+{
+    CU_pSuite suite;
+    unsigned failed;
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    suite = CU_add_suite("HA decisions", NULL, NULL);
+    CU_add_test(suite, "start where assigned, then steady", test_start_and_steady);
+    CU_add_test(suite, "a move is stop, then start", test_move_is_stop_then_start);
+    CU_add_test(suite, "restart in place, then relocate, then failed", test_restart_in_place_then_relocate);
+    CU_add_test(suite, "strays and adoption", test_stray_and_adoption);
+    CU_add_test(suite, "stop and remove", test_stop_remove);
+    CU_add_test(suite, "a gone node's VMs are left alone", test_gone_node_left_alone);
+    CU_add_test(suite, "standby drains", test_standby_drains);
+    CU_add_test(suite, "hard anti-affinity spreads", test_anti_affinity_spreads);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failed = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}
