@@ -123,6 +123,7 @@ struct drv_virt {
     unsigned gen;
     bool connected;
     bool opening;
+    bool lost_early; /* the connection being opened died before its open result arrived */
     bool table_valid;
     bool list_in_flight;
     bool list_again;
@@ -490,6 +491,7 @@ static void submit_open(drv_virt_t *v)
 
     v->gen++;
     v->opening = true;
+    v->lost_early = false;
     s->ref = 1;
     s->gen = v->gen;
     s->link = v->link;
@@ -537,9 +539,18 @@ static void conn_lost(drv_virt_t *v, const char *why)
 
 static void open_done(drv_virt_t *v, item_t *it)
 {
+    bool lost_early = v->lost_early;
+
     v->opening = false;
+    v->lost_early = false;
     if (it->gen != v->gen) {
         return;
+    }
+    if (it->rc == 0 && lost_early) {
+        it->rc = -ENOTCONN;
+        g_free(it->errmsg);
+        it->errmsg = g_strdup("connection closed right after it was opened");
+        submit(v, item_new(ITEM_JOB, JOB_CLOSE));
     }
     if (it->rc != 0) {
         qb_log(v->open_failures++ == 0 ? LOG_WARNING : LOG_DEBUG,
@@ -951,7 +962,9 @@ static void handle_item(drv_virt_t *v, item_t *it)
         apply_state(v, it->uuid, it->name, it->state, it->reason);
         return;
     case ITEM_LOST:
-        if (it->gen == v->gen) {
+        if (it->gen == v->gen && v->opening) {
+            v->lost_early = true;
+        } else if (it->gen == v->gen) {
             conn_lost(v, it->reason);
         }
         return;

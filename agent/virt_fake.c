@@ -22,6 +22,7 @@ struct drv_virt_fake {
     GHashTable *doms; /* uuid -> fdom_t */
     bool down;
     bool acpi;
+    bool drop_next_open;
     unsigned delay_ms;
     guint epoch;      /* of the newest connection */
     guint dead_below; /* connections with a smaller epoch are dead */
@@ -139,6 +140,11 @@ static int fk_open(void *bd, const char *uri, drv_virt_sink_t *sink, void **conn
         f->sink = sink;
         f->sink_epoch = f->epoch;
         *conn = GUINT_TO_POINTER(f->epoch);
+        if (f->drop_next_open) {
+            f->drop_next_open = false;
+            f->dead_below = f->epoch + 1;
+            drv_virt__sink_lost(sink, "fake hypervisor dropped the new connection");
+        }
     }
     g_mutex_unlock(&f->lock);
     return rc;
@@ -417,6 +423,13 @@ void drv_virt_fake_set_down(drv_virt_fake_t *f, bool down)
         }
     }
     f->down = down;
+    g_mutex_unlock(&f->lock);
+}
+
+void drv_virt_fake_drop_next_open(drv_virt_fake_t *f)
+{
+    g_mutex_lock(&f->lock);
+    f->drop_next_open = true;
     g_mutex_unlock(&f->lock);
 }
 

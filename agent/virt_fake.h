@@ -50,6 +50,8 @@ void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid);
 /* Down: the open connection dies (connection-lost notice), every call fails with -ENOTCONN,
  * opens are refused. Up: opens work again; old connections stay dead. */
 void drv_virt_fake_set_down(drv_virt_fake_t *f, bool down);
+/* The next successful open dies at once (connection-lost notice before the open's result). */
+void drv_virt_fake_drop_next_open(drv_virt_fake_t *f);
 /* Calls made so far, and the log of create/shutdown/destroy as "create <uuid>" lines. */
 unsigned drv_virt_fake_calls(drv_virt_fake_t *f, drv_virt_fake_call_t call);
 GPtrArray *drv_virt_fake_log(drv_virt_fake_t *f); /* a copy: g_ptr_array_unref */

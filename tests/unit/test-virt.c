@@ -583,6 +583,22 @@ static void test_fake_down_up(void)
     fake_teardown();
 }
 
+/* The connection dies between the open and its result: not taken for a good one. */
+static void test_fake_dropped_at_open(void)
+{
+    rec_reset();
+    fake = drv_virt_fake_new();
+    drv_virt_fake_drop_next_open(fake);
+    rec.v = drv_virt_new("fake:///", &drv_virt_fake_backend, fake, &cbs, &rec);
+    drv_virt_set_timing(rec.v, 600000, 20, 100);
+    CU_ASSERT_TRUE(run_until(p_valid, NULL, WAIT_MS));
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_OPEN), 2);
+    CU_ASSERT_EQUAL(rec.conn_up, 1);
+    CU_ASSERT_EQUAL(rec.conn_down, 0);
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_LIST), 1);
+    fake_teardown();
+}
+
 static bool p_all_done(const void *arg)
 {
     return rec.dones->len >= *(const guint *)arg;
@@ -793,6 +809,8 @@ int main(void)
     CU_add_test(suite, "hypervisor down: frozen table, no stops until reconciled",
                 test_fake_down_up);
     CU_add_test(suite, "ops for one UUID run in submission order", test_fake_order);
+    CU_add_test(suite, "a connection dead before its open result is not used",
+                test_fake_dropped_at_open);
     suite = CU_add_suite("virt-libvirt", NULL, NULL);
     CU_add_test(suite, "test:///default: list, events, transient start/stop, validate",
                 test_libvirt_test_driver);
