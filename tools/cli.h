@@ -17,7 +17,24 @@ typedef enum drv_cli_cmd {
     DRV_CLI_NODE_LIST,
     DRV_CLI_NODE_SET,
     DRV_CLI_SIMULATE,
+    DRV_CLI_RES_ADD,
+    DRV_CLI_RES_REMOVE,
+    DRV_CLI_RES_START,
+    DRV_CLI_RES_STOP,
+    DRV_CLI_RES_SHOW,
+    DRV_CLI_RES_MOVE,
+    DRV_CLI_RES_CLEAR,
+    DRV_CLI_RES_LIST,
 } drv_cli_cmd_t;
+
+/* Largest domain XML file `resource add` sends (the replicated state's limit). */
+#define DRV_CLI_MAX_XML (256 * 1024)
+
+/* resource add --prefer NODE[:WEIGHT] */
+typedef struct drv_cli_pref {
+    char *node;
+    unsigned int weight; /* 1 .. 1,000,000, default 100 */
+} drv_cli_pref_t;
 
 typedef enum drv_cli_output { DRV_CLI_OUT_TEXT = 0, DRV_CLI_OUT_JSON } drv_cli_output_t;
 
@@ -30,6 +47,18 @@ typedef struct drv_cli_args {
     const char *attr; /* "standby" or "maintenance" (static string) */
     bool value;
     char *node; /* NULL = the local node */
+    /* resource ...: NAME, and NODE (move) in `node` above */
+    char *res_name;
+    /* resource add */
+    char *xml_path;              /* --domain-xml PATH (read by drover.c, not the parser) */
+    int priority;                /* -1 = not given, else 0 low, 1 medium, 2 high */
+    GPtrArray *prefer;           /* drv_cli_pref_t *, in order given (NULL when none) */
+    GPtrArray *anti_affinity;    /* char *, (NULL when none) */
+    bool no_migrate;             /* --no-migrate */
+    unsigned int cpu;            /* --cpu, 0 = from the domain XML */
+    unsigned long long memory_mib; /* --memory, 0 = from the domain XML */
+    bool stopped;                /* --stopped */
+    bool show_xml;               /* resource show --xml */
     /* simulate: the remaining arguments, argv-style, sub[0] = "simulate" */
     int sub_argc;
     char **sub_argv; /* NULL-terminated, owned */
@@ -49,6 +78,10 @@ int drv_cli_request(const char *ipc_name, JsonNode *request, unsigned int timeou
 /* cli_output.c */
 void drv_cli_print_status(JsonObject *status);
 void drv_cli_print_nodes(JsonObject *reply);
+/* A `resources` array of the status / resource-list reply, one line per VM. */
+void drv_cli_print_resource_lines(JsonArray *resources);
+/* Everything about one resource (the resource-show reply's "resource" object). */
+void drv_cli_print_resource(JsonObject *res);
 void drv_cli_print_json(JsonNode *node);
 
 #endif

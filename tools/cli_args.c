@@ -2,8 +2,11 @@
  *
  *   drover [--output-as text|json] [--timeout SEC] [--ipc-name NAME] COMMAND ...
  *   COMMAND: status | node list | node standby|online|maintenance|ready [NODE]
+ *            | resource add NAME --domain-xml PATH [ADD OPTIONS] | resource list
+ *            | resource remove|start|stop|clear|show NAME | resource move NAME NODE
  *            | simulate ... | help | version
- * Global options go before the command (and, for status/node, may also follow it). */
+ * Global options go before the command (and, except for simulate, may also follow it);
+ * resource options only after the word `resource`. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -11,6 +14,7 @@
 
 #include "drover/results.h"
 #include "cli.h"
+#include "drv_state.h"
 
 const char *drv_cli_usage(void)
 {
@@ -24,6 +28,16 @@ const char *drv_cli_usage(void)
            "  node online [NODE]           take NODE out of standby\n"
            "  node maintenance [NODE]      put NODE in maintenance mode\n"
            "  node ready [NODE]            take NODE out of maintenance mode\n"
+           "  resource list                one line per VM resource\n"
+           "  resource show NAME [--xml]   everything about a resource (--xml: with its XML)\n"
+           "  resource add NAME --domain-xml PATH [--priority high|medium|low]\n"
+           "      [--prefer NODE[:WEIGHT]]... [--anti-affinity GROUP]... [--no-migrate]\n"
+           "      [--cpu N] [--memory MIB] [--stopped]\n"
+           "                               manage a VM (libvirt domain XML) as a resource\n"
+           "  resource remove NAME         stop it everywhere and forget it\n"
+           "  resource start|stop NAME     set its target role (start also clears failures)\n"
+           "  resource move NAME NODE      run it on NODE until `resource clear`\n"
+           "  resource clear NAME          drop the move constraint\n"
            "  simulate ...                 offline policy simulation (drover simulate --help)\n"
            "\n"
            "Options:\n"
@@ -34,7 +48,7 @@ const char *drv_cli_usage(void)
            "  -V, --version                show the version\n"
            "\n"
            "Exit status: 0 ok, 1 error, 2 bad arguments, 3 droverd not running,\n"
-           "4 no quorum, 5 unknown node, 6 timeout, 7 permission denied.\n";
+           "4 no quorum, 5 unknown node or resource, 6 timeout, 7 permission denied.\n";
 }
 
 void drv_cli_args_clear(drv_cli_args_t *a)
@@ -44,6 +58,14 @@ void drv_cli_args_clear(drv_cli_args_t *a)
     }
     g_free(a->ipc_name);
     g_free(a->node);
+    g_free(a->res_name);
+    g_free(a->xml_path);
+    if (a->prefer != NULL) {
+        g_ptr_array_free(a->prefer, TRUE);
+    }
+    if (a->anti_affinity != NULL) {
+        g_ptr_array_free(a->anti_affinity, TRUE);
+    }
     g_strfreev(a->sub_argv);
     memset(a, 0, sizeof(*a));
 }
@@ -136,6 +158,259 @@ static bool valid_node_name(const char *s)
     return true;
 }
 
+/* --- resource options ------------------------------------------------------------------ */
+
+enum {
+    RO_DOMAIN_XML = 1 << 0,
+    RO_PRIORITY = 1 << 1,
+    RO_PREFER = 1 << 2,
+    RO_ANTI = 1 << 3,
+    RO_NO_MIGRATE = 1 << 4,
+    RO_CPU = 1 << 5,
+    RO_MEMORY = 1 << 6,
+    RO_STOPPED = 1 << 7,
+    RO_XML = 1 << 8,
+    RO_ADD_ONLY = RO_DOMAIN_XML | RO_PRIORITY | RO_PREFER | RO_ANTI | RO_NO_MIGRATE | RO_CPU |
+                  RO_MEMORY | RO_STOPPED,
+};
+
+typedef struct res_opt {
+    const char *name;
+    unsigned int bit;
+    bool has_value;
+} res_opt_t;
+
+static const res_opt_t res_opts[] = {
+    {"domain-xml", RO_DOMAIN_XML, true}, {"priority", RO_PRIORITY, true},
+    {"prefer", RO_PREFER, true},         {"anti-affinity", RO_ANTI, true},
+    {"no-migrate", RO_NO_MIGRATE, false}, {"cpu", RO_CPU, true},
+    {"memory", RO_MEMORY, true},         {"stopped", RO_STOPPED, false},
+    {"xml", RO_XML, false},
+};
+
+static void pref_free(gpointer p)
+{
+    drv_cli_pref_t *pf = p;
+
+    if (pf != NULL) {
+        g_free(pf->node);
+        g_free(pf);
+    }
+}
+
+static bool valid_group_name(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 255 || !g_utf8_validate(s, -1, NULL)) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (g_ascii_iscntrl(*s) || *s == ' ') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int parse_prefer(const char *val, drv_cli_args_t *out, char **err)
+{
+    const char *colon = strrchr(val, ':');
+    g_autofree char *node = colon ? g_strndup(val, (gsize)(colon - val)) : g_strdup(val);
+    guint64 w = 100;
+
+    if (colon != NULL && !g_ascii_string_to_unsigned(colon + 1, 10, 1, 1000000, &w, NULL)) {
+        return fail(err, "--prefer %s: the weight must be a number from 1 to 1000000", val);
+    }
+    if (!valid_node_name(node)) {
+        return fail(err, "--prefer %s: invalid node name", val);
+    }
+    if (out->prefer == NULL) {
+        out->prefer = g_ptr_array_new_with_free_func(pref_free);
+    }
+    for (guint k = 0; k < out->prefer->len; k++) {
+        const drv_cli_pref_t *p = g_ptr_array_index(out->prefer, k);
+        if (strcmp(p->node, node) == 0) {
+            return fail(err, "--prefer: node '%s' given twice", node);
+        }
+    }
+    drv_cli_pref_t *p = g_new0(drv_cli_pref_t, 1);
+    p->node = g_steal_pointer(&node);
+    p->weight = (unsigned int)w;
+    g_ptr_array_add(out->prefer, p);
+    return 0;
+}
+
+/* Try ARGV[*I] as a resource option. Returns 1 if consumed (its bit added to *SEEN), 0 if not
+ * a resource option, or a negative code. */
+static int parse_resource_opt(int argc, char **argv, int *i, drv_cli_args_t *out,
+                              unsigned int *seen, char **err)
+{
+    const char *arg = argv[*i];
+    const char *name = arg + 2;
+    const char *val = strchr(name, '=');
+    size_t nlen = val ? (size_t)(val - name) : strlen(name);
+    const res_opt_t *o = NULL;
+    guint64 n = 0;
+
+    if (strncmp(arg, "--", 2) != 0) {
+        return 0;
+    }
+    for (size_t k = 0; k < G_N_ELEMENTS(res_opts); k++) {
+        if (strlen(res_opts[k].name) == nlen && strncmp(res_opts[k].name, name, nlen) == 0) {
+            o = &res_opts[k];
+        }
+    }
+    if (o == NULL) {
+        return 0;
+    }
+    if (!o->has_value) {
+        if (val != NULL) {
+            return fail(err, "option '--%s' takes no value", o->name);
+        }
+        *seen |= o->bit;
+        if (o->bit == RO_NO_MIGRATE) {
+            out->no_migrate = true;
+        } else if (o->bit == RO_STOPPED) {
+            out->stopped = true;
+        } else {
+            out->show_xml = true;
+        }
+        return 1;
+    }
+    if (val != NULL) {
+        val++;
+    } else {
+        if (*i + 1 >= argc) {
+            return fail(err, "option '--%s' needs a value", o->name);
+        }
+        val = argv[++*i];
+    }
+    if ((*seen & o->bit) && o->bit != RO_PREFER && o->bit != RO_ANTI) {
+        return fail(err, "option '--%s' given twice", o->name);
+    }
+    *seen |= o->bit;
+    switch (o->bit) {
+    case RO_DOMAIN_XML:
+        if (*val == '\0') {
+            return fail(err, "%s", "--domain-xml needs a file name");
+        }
+        out->xml_path = g_strdup(val);
+        break;
+    case RO_PRIORITY: {
+        uint8_t p = 0;
+        if (drv_priority_parse(val, &p) != 0) {
+            return fail(err, "--priority must be high, medium or low, not '%s'", val);
+        }
+        out->priority = p;
+        break;
+    }
+    case RO_PREFER:
+        return parse_prefer(val, out, err) == 0 ? 1 : DRV_ERR_BAD_ARGS;
+    case RO_ANTI:
+        if (!valid_group_name(val)) {
+            return fail(err, "invalid --anti-affinity group '%s'", val);
+        }
+        if (out->anti_affinity == NULL) {
+            out->anti_affinity = g_ptr_array_new_with_free_func(g_free);
+        }
+        for (guint k = 0; k < out->anti_affinity->len; k++) {
+            if (strcmp(g_ptr_array_index(out->anti_affinity, k), val) == 0) {
+                return fail(err, "--anti-affinity: group '%s' given twice", val);
+            }
+        }
+        g_ptr_array_add(out->anti_affinity, g_strdup(val));
+        break;
+    case RO_CPU:
+        if (!g_ascii_string_to_unsigned(val, 10, 1, 4096, &n, NULL)) {
+            return fail(err, "--cpu must be a number of vCPUs from 1 to 4096, not '%s'", val);
+        }
+        out->cpu = (unsigned int)n;
+        break;
+    case RO_MEMORY:
+        if (!g_ascii_string_to_unsigned(val, 10, 1, G_GUINT64_CONSTANT(1) << 32, &n, NULL)) {
+            return fail(err, "--memory must be a number of MiB from 1 to 4294967296, not '%s'",
+                        val);
+        }
+        out->memory_mib = n;
+        break;
+    default:
+        break;
+    }
+    return 1;
+}
+
+typedef struct res_verb {
+    const char *verb;
+    drv_cli_cmd_t cmd;
+    int nargs; /* words after the verb */
+} res_verb_t;
+
+static const res_verb_t res_verbs[] = {
+    {"add", DRV_CLI_RES_ADD, 1},       {"remove", DRV_CLI_RES_REMOVE, 1},
+    {"start", DRV_CLI_RES_START, 1},   {"stop", DRV_CLI_RES_STOP, 1},
+    {"show", DRV_CLI_RES_SHOW, 1},     {"move", DRV_CLI_RES_MOVE, 2},
+    {"clear", DRV_CLI_RES_CLEAR, 1},   {"list", DRV_CLI_RES_LIST, 0},
+};
+
+static int parse_resource(GPtrArray *words, unsigned int seen, drv_cli_args_t *out, char **err)
+{
+    const res_verb_t *v = NULL;
+    const char *verb;
+
+    if (words->len < 2) {
+        return fail(err, "%s",
+                    "resource needs a subcommand: list, show, add, remove, start, stop, move or "
+                    "clear");
+    }
+    verb = g_ptr_array_index(words, 1);
+    for (size_t k = 0; k < G_N_ELEMENTS(res_verbs); k++) {
+        if (strcmp(res_verbs[k].verb, verb) == 0) {
+            v = &res_verbs[k];
+        }
+    }
+    if (v == NULL) {
+        return fail(err,
+                    "unknown resource subcommand '%s' (list, show, add, remove, start, stop, "
+                    "move, clear)",
+                    verb);
+    }
+    if ((int)words->len - 2 != v->nargs) {
+        if (v->nargs == 0) {
+            return fail(err, "resource %s takes no argument (got '%s')", verb,
+                        (const char *)g_ptr_array_index(words, 2));
+        }
+        return fail(err, "resource %s needs %s", verb,
+                    v->nargs == 2 ? "NAME and NODE" : "exactly one NAME");
+    }
+    if ((seen & RO_ADD_ONLY) && v->cmd != DRV_CLI_RES_ADD) {
+        return fail(err, "resource %s takes none of the options of resource add", verb);
+    }
+    if ((seen & RO_XML) && v->cmd != DRV_CLI_RES_SHOW) {
+        return fail(err, "%s", "--xml is an option of resource show only");
+    }
+    if (v->nargs > 0) {
+        const char *name = g_ptr_array_index(words, 2);
+        if (!drv_resource_name_valid(name)) {
+            return fail(err,
+                        "invalid resource name '%s' (1-64 characters of A-Z a-z 0-9 _ . -, not "
+                        "starting with - or .)",
+                        name);
+        }
+        out->res_name = g_strdup(name);
+    }
+    if (v->nargs == 2) {
+        const char *node = g_ptr_array_index(words, 3);
+        if (!valid_node_name(node)) {
+            return fail(err, "invalid node name '%s'", node);
+        }
+        out->node = g_strdup(node);
+    }
+    if (v->cmd == DRV_CLI_RES_ADD && out->xml_path == NULL) {
+        return fail(err, "%s", "resource add needs --domain-xml PATH");
+    }
+    out->cmd = v->cmd;
+    return 0;
+}
+
 typedef struct node_verb {
     const char *verb;
     const char *attr;
@@ -152,9 +427,11 @@ static const node_verb_t node_verbs[] = {
 int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err)
 {
     g_autoptr(GPtrArray) words = g_ptr_array_new();
+    unsigned int res_seen = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
+    out->priority = -1;
     *err = NULL;
 
     for (int i = 1; i < argc; i++) {
@@ -170,6 +447,15 @@ int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err)
             break;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            if (words->len > 0 && strcmp(g_ptr_array_index(words, 0), "resource") == 0) {
+                rc = parse_resource_opt(argc, argv, &i, out, &res_seen, err);
+                if (rc < 0) {
+                    return rc;
+                }
+                if (rc > 0) {
+                    continue;
+                }
+            }
             rc = parse_global(argc, argv, &i, out, err);
             if (rc < 0) {
                 return rc;
@@ -216,6 +502,9 @@ int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err)
             out->sub_argv[k] = g_strdup(g_ptr_array_index(words, k));
         }
         return 0;
+    }
+    if (strcmp(cmd, "resource") == 0) {
+        return parse_resource(words, res_seen, out, err);
     }
     if (strcmp(cmd, "node") != 0) {
         return fail(err, "unknown command '%s' (try: drover --help)", cmd);

@@ -12,7 +12,8 @@
 #include "drover/results.h"
 #include "cli.h"
 
-#define CLI_IPC_BUFFER (128 * 1024) /* libcrmcommon's default; the server enforces its size */
+/* droverd enforces the same size: room for a 256 KiB domain XML, JSON-escaped */
+#define CLI_IPC_BUFFER (1024 * 1024)
 #define CLI_MSG_ID 1
 
 static int connect_error(int e, const char *name, char **err)

@@ -58,6 +58,133 @@ static void print_node_lines(JsonArray *nodes)
     }
 }
 
+/* "running on n1", "starting on n2", "failed: REASON", ... (docs/cli.md, resource states) */
+static char *resource_state_text(JsonObject *r)
+{
+    const char *state = str_member(r, "state", "?");
+    const char *assigned = str_member(r, "assigned", NULL);
+    const char *moving_from = str_member(r, "moving_from", NULL);
+    JsonArray *running = array_member(r, "running_on");
+    g_autoptr(GString) on = g_string_new(NULL);
+
+    for (guint i = 0; running != NULL && i < json_array_get_length(running); i++) {
+        g_string_append_printf(on, "%s%s", i ? "," : "",
+                               json_array_get_string_element(running, i));
+    }
+    if (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0) {
+        if (moving_from != NULL) {
+            return g_strdup_printf("%s on %s (moving from %s)", state, assigned ? assigned : "?",
+                                   moving_from);
+        }
+        if (strcmp(state, "running") == 0 && on->len > 0 && assigned != NULL &&
+            strcmp(on->str, assigned) != 0) {
+            return g_strdup_printf("running on %s (also reported on %s)", assigned, on->str);
+        }
+        return g_strdup_printf("%s on %s", state, assigned ? assigned : "?");
+    }
+    if (strcmp(state, "failed") == 0) {
+        return g_strdup_printf("failed: %s", str_member(r, "failed", "?"));
+    }
+    if ((strcmp(state, "stopping") == 0 || strcmp(state, "removing") == 0) && on->len > 0) {
+        return g_strdup_printf("%s (running on %s)", state, on->str);
+    }
+    return g_strdup(state);
+}
+
+void drv_cli_print_resource_lines(JsonArray *resources)
+{
+    size_t width = 4;
+    guint n = resources ? json_array_get_length(resources) : 0;
+
+    for (guint i = 0; i < n; i++) {
+        JsonObject *r = json_array_get_object_element(resources, i);
+        width = MAX(width, strlen(str_member(r, "name", "?")));
+    }
+    for (guint i = 0; i < n; i++) {
+        JsonObject *r = json_array_get_object_element(resources, i);
+        g_autofree char *state = resource_state_text(r);
+        const char *lf = str_member(r, "last_failure", NULL);
+        const char *move_to = str_member(r, "move_to", NULL);
+
+        printf("  %-*s  %-28s  target %-8s", (int)width, str_member(r, "name", "?"), state,
+               str_member(r, "role", "?"));
+        if (move_to != NULL) {
+            printf("  move to %s", move_to);
+        }
+        if (lf != NULL) {
+            printf("  last failure: %s", lf);
+        }
+        printf("\n");
+    }
+}
+
+void drv_cli_print_resource(JsonObject *r)
+{
+    g_autofree char *state = NULL;
+    JsonArray *prefer = array_member(r, "prefer");
+    JsonArray *anti = array_member(r, "anti_affinity");
+    JsonObject *nodes = obj_member(r, "nodes");
+    const char *xml = str_member(r, "xml", NULL);
+
+    if (r == NULL) {
+        printf("(no resource in the reply)\n");
+        return;
+    }
+    state = resource_state_text(r);
+    printf("Resource:       %s\n", str_member(r, "name", "?"));
+    printf("Domain:         %s (uuid %s)\n", str_member(r, "domain", "?"),
+           str_member(r, "uuid", "?"));
+    printf("State:          %s\n", state);
+    printf("Target role:    %s\n", str_member(r, "role", "?"));
+    printf("Priority:       %s\n", str_member(r, "priority", "?"));
+    printf("Size:           %" G_GINT64_FORMAT " vCPU, %" G_GINT64_FORMAT " MiB\n",
+           int_member(r, "cpu"), int_member(r, "memory_mib"));
+    printf("Live migration: %s\n", bool_member(r, "allow_migrate") ? "allowed" : "no");
+    printf("Prefers:        ");
+    if (prefer == NULL || json_array_get_length(prefer) == 0) {
+        printf("(any node)");
+    }
+    for (guint i = 0; prefer != NULL && i < json_array_get_length(prefer); i++) {
+        JsonObject *p = json_array_get_object_element(prefer, i);
+        printf("%s%s:%" G_GINT64_FORMAT, i ? ", " : "", str_member(p, "node", "?"),
+               int_member(p, "weight"));
+    }
+    printf("\nAnti-affinity:  ");
+    if (anti == NULL || json_array_get_length(anti) == 0) {
+        printf("(none)");
+    }
+    for (guint i = 0; anti != NULL && i < json_array_get_length(anti); i++) {
+        printf("%s%s", i ? ", " : "", json_array_get_string_element(anti, i));
+    }
+    printf("\nAssigned to:    %s\n", str_member(r, "assigned", "(nowhere)"));
+    if (str_member(r, "moving_from", NULL) != NULL) {
+        printf("Moving from:    %s\n", str_member(r, "moving_from", NULL));
+    }
+    printf("Move to:        %s\n", str_member(r, "move_to", "(no constraint)"));
+    if (str_member(r, "failed", NULL) != NULL) {
+        printf("Failed:         %s\n", str_member(r, "failed", NULL));
+    }
+    printf("Last failure:   %s\n", str_member(r, "last_failure", "(none)"));
+    printf("Node reports:");
+    if (nodes == NULL || json_object_get_size(nodes) == 0) {
+        printf("   (none)\n");
+    } else {
+        g_autoptr(GList) names = json_object_get_members(nodes);
+        printf("\n");
+        names = g_list_sort(names, (GCompareFunc)strcmp);
+        for (GList *l = names; l != NULL; l = l->next) {
+            JsonObject *n = obj_member(nodes, l->data);
+            const char *le = str_member(n, "last_error", NULL);
+            printf("  %-16s %-8s  failures %" G_GINT64_FORMAT "%s%s\n", (const char *)l->data,
+                   str_member(n, "obs", "?"), int_member(n, "failures"), le ? "  last error: " : "",
+                   le ? le : "");
+        }
+    }
+    if (xml != NULL) {
+        printf("\nDomain XML:\n%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
+    }
+}
+
 void drv_cli_print_status(JsonObject *s)
 {
     JsonObject *local = obj_member(s, "local_node");
@@ -89,6 +216,15 @@ void drv_cli_print_status(JsonObject *s)
     printf("Members:      %u\n", members ? json_array_get_length(members) : 0);
     printf("\nNodes (* = this node):\n");
     print_node_lines(array_member(s, "nodes"));
+    {
+        JsonArray *res = array_member(s, "resources");
+        printf("\nResources:\n");
+        if (res == NULL || json_array_get_length(res) == 0) {
+            printf("  (none)\n");
+        } else {
+            drv_cli_print_resource_lines(res);
+        }
+    }
 }
 
 void drv_cli_print_nodes(JsonObject *reply)
