@@ -346,8 +346,8 @@ static void run_job(drv_virt_t *v, item_t *it)
         break;
     }
     if (it->rc < 0 && it->errmsg == NULL) {
-        it->errmsg = g_strdup_printf("%s backend call failed: %s", v->be->name,
-                                     g_strerror(-it->rc));
+        it->errmsg =
+            g_strdup_printf("%s backend call failed: %s", v->be->name, g_strerror(-it->rc));
     }
 }
 
@@ -409,8 +409,7 @@ static bool expected(drv_virt_t *v, const char *uuid, drv_dom_state_t state)
     if (head != NULL && head->phase != PH_QUEUED && op_target(head) == state) {
         return true;
     }
-    return u->recent_valid && u->recent_target == state &&
-           g_get_monotonic_time() < u->recent_until;
+    return u->recent_valid && u->recent_target == state && g_get_monotonic_time() < u->recent_until;
 }
 
 static void op_finish(drv_virt_t *v, const char *uuid, int rc, const char *errmsg);
@@ -524,8 +523,10 @@ static void conn_lost(drv_virt_t *v, const char *why)
     if (!v->connected) {
         return;
     }
-    qb_log(LOG_WARNING, "Lost the libvirt connection to %s (%s): domain table frozen until "
-                        "reconnected and reconciled", v->uri, why);
+    qb_log(LOG_WARNING,
+           "Lost the libvirt connection to %s (%s): domain table frozen until "
+           "reconnected and reconciled",
+           v->uri, why);
     v->connected = false;
     v->table_valid = false;
     v->gen++; /* drop whatever the dead connection still delivers */
@@ -559,8 +560,7 @@ static void open_done(drv_virt_t *v, item_t *it)
         schedule_reconnect(v);
         return;
     }
-    qb_log(LOG_NOTICE, "Connected to libvirt at %s%s", v->uri,
-           v->ever_connected ? " again" : "");
+    qb_log(LOG_NOTICE, "Connected to libvirt at %s%s", v->uri, v->ever_connected ? " again" : "");
     v->connected = true;
     v->ever_connected = true;
     v->open_failures = 0;
@@ -731,8 +731,8 @@ static void op_finish(drv_virt_t *v, const char *uuid, int rc, const char *errms
         u->recent_until = g_get_monotonic_time() + (gint64)DRV_VIRT_BY_US_WINDOW_MS * 1000;
     }
     if (rc == 0) {
-        qb_log(LOG_INFO, "%s of %s done (op %" PRIu64 ")",
-               op->kind == OP_START ? "Start" : "Stop", uuid, id);
+        qb_log(LOG_INFO, "%s of %s done (op %" PRIu64 ")", op->kind == OP_START ? "Start" : "Stop",
+               uuid, id);
     } else {
         qb_log(LOG_ERR, "%s of %s failed (op %" PRIu64 "): %s",
                op->kind == OP_START ? "Start" : "Stop", uuid, id, errmsg ? errmsg : "");
@@ -784,8 +784,8 @@ static gboolean on_grace_expired(gpointer data)
     op_t *op = data;
 
     op->grace_timer = 0;
-    qb_log(LOG_NOTICE, "Domain %s still up %u ms after the shutdown request: destroying",
-           op->uuid, op->grace_ms);
+    qb_log(LOG_NOTICE, "Domain %s still up %u ms after the shutdown request: destroying", op->uuid,
+           op->grace_ms);
     op->phase = PH_DESTROYING;
     op_submit_job(op->v, op, JOB_DESTROY);
     return G_SOURCE_REMOVE;
@@ -799,8 +799,7 @@ static void op_job_done(drv_virt_t *v, item_t *it)
     int rc = it->rc;
 
     if (op == NULL || op->id != it->op_id) {
-        qb_log(LOG_ERR, "Result of an unknown op %" PRIu64 " for %s dropped", it->op_id,
-               it->uuid);
+        qb_log(LOG_ERR, "Result of an unknown op %" PRIu64 " for %s dropped", it->op_id, it->uuid);
         return;
     }
     if (rc == -ENOTCONN) {
@@ -831,8 +830,7 @@ static void op_job_done(drv_virt_t *v, item_t *it)
             return;
         }
         if (rc != 0) {
-            qb_log(LOG_WARNING, "Shutdown of %s refused (%s): destroying", op->uuid,
-                   it->errmsg);
+            qb_log(LOG_WARNING, "Shutdown of %s refused (%s): destroying", op->uuid, it->errmsg);
             op->phase = PH_DESTROYING;
             op_submit_job(v, op, JOB_DESTROY);
             return;

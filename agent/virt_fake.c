@@ -24,8 +24,8 @@ struct drv_virt_fake {
     bool acpi;
     bool drop_next_open;
     unsigned delay_ms;
-    guint epoch;      /* of the newest connection */
-    guint dead_below; /* connections with a smaller epoch are dead */
+    guint epoch;           /* of the newest connection */
+    guint dead_below;      /* connections with a smaller epoch are dead */
     drv_virt_sink_t *sink; /* of the open connection, NULL when closed */
     guint sink_epoch;
     int fail_rc[DRV_FAKE_N_CALLS];
@@ -354,8 +354,7 @@ int drv_virt_fake_state(drv_virt_fake_t *f, const char *uuid, drv_dom_state_t *s
     return rc;
 }
 
-void drv_virt_fake_fail_next(drv_virt_fake_t *f, drv_virt_fake_call_t call, int rc,
-                             const char *msg)
+void drv_virt_fake_fail_next(drv_virt_fake_t *f, drv_virt_fake_call_t call, int rc, const char *msg)
 {
     g_mutex_lock(&f->lock);
     f->fail_rc[call] = rc;

@@ -114,8 +114,7 @@ static const struct {
      "shutdown by guest"},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, DRV_DOM_STOPPED, "destroyed"},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_CRASHED, DRV_DOM_STOPPED, "crashed"},
-    {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, DRV_DOM_STOPPED,
-     "migrated away"},
+    {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, DRV_DOM_STOPPED, "migrated away"},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SAVED, DRV_DOM_STOPPED, "saved"},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED, DRV_DOM_STOPPED,
      "failed (hypervisor error)"},
@@ -154,8 +153,8 @@ static int lv_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int 
         virResetLastError();
         return 0;
     }
-    qb_log(LOG_DEBUG, "libvirt lifecycle event %d/%d for %s (%s)", event, detail,
-           name ? name : "?", uuid);
+    qb_log(LOG_DEBUG, "libvirt lifecycle event %d/%d for %s (%s)", event, detail, name ? name : "?",
+           uuid);
     if (lv_map_event(event, detail, &state, &reason)) {
         drv_virt__sink_event(opaque, uuid, name, state, reason);
     }
@@ -170,9 +169,8 @@ static void lv_close_cb(virConnectPtr conn, int reason, void *opaque)
     if (reason == VIR_CONNECT_CLOSE_REASON_CLIENT) {
         return; /* our own virConnectClose */
     }
-    drv_virt__sink_lost(opaque, reason >= 0 && reason < (int)G_N_ELEMENTS(why)
-                                    ? why[reason]
-                                    : "connection closed");
+    drv_virt__sink_lost(
+        opaque, reason >= 0 && reason < (int)G_N_ELEMENTS(why) ? why[reason] : "connection closed");
 }
 
 /* ---- the ops ---- */
@@ -222,9 +220,9 @@ static int lv_open(void *bd, const char *uri, drv_virt_sink_t *sink, void **conn
     } else {
         c->close_sink = drv_virt__sink_ref(sink);
     }
-    c->event_id = virConnectDomainEventRegisterAny(
-        c->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(lv_lifecycle_cb),
-        drv_virt__sink_ref(sink), drv_virt__sink_unref);
+    c->event_id = virConnectDomainEventRegisterAny(c->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                   VIR_DOMAIN_EVENT_CALLBACK(lv_lifecycle_cb),
+                                                   drv_virt__sink_ref(sink), drv_virt__sink_unref);
     if (c->event_id < 0) {
         rc = lv_fail(c->conn, "cannot register for lifecycle events", errmsg);
         drv_virt__sink_unref(sink);
@@ -297,8 +295,8 @@ static int lv_create(void *bd, void *conn, const char *xml, char **errmsg)
 }
 
 /* FN(dom) on the domain with UUID: 0, or -ENOENT when there is none. */
-static int lv_on_domain(lv_conn_t *c, const char *uuid, int (*fn)(virDomainPtr),
-                        const char *what, char **errmsg)
+static int lv_on_domain(lv_conn_t *c, const char *uuid, int (*fn)(virDomainPtr), const char *what,
+                        char **errmsg)
 {
     virDomainPtr dom = virDomainLookupByUUIDString(c->conn, uuid);
     g_autofree char *msg = g_strdup_printf("%s %s", what, uuid);
@@ -359,8 +357,8 @@ static int lv_validate(void *bd, void *conn, const char *xml, char **errmsg)
     xmlRelaxNGSetParserStructuredErrors(pctxt, rng_error, err);
     schema = pctxt ? xmlRelaxNGParse(pctxt) : NULL;
     if (schema == NULL) {
-        *errmsg = g_strdup_printf("cannot load libvirt's schema %s: %s", LIBVIRT_DOMAIN_RNG,
-                                  err->str);
+        *errmsg =
+            g_strdup_printf("cannot load libvirt's schema %s: %s", LIBVIRT_DOMAIN_RNG, err->str);
         rc = -EIO;
         goto out;
     }

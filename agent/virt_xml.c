@@ -230,8 +230,10 @@ int drv_virt_parse_xml(const char *xml, drv_dom_def_t *out, char **errmsg)
     n = child(root, "uuid");
     s = n ? text_of(n) : NULL;
     if (s == NULL || *s == '\0') {
-        set_err(errmsg, "domain XML for '%s' has no <uuid>: Drover identifies domains by UUID, "
-                        "so the XML must carry one", out->name);
+        set_err(errmsg,
+                "domain XML for '%s' has no <uuid>: Drover identifies domains by UUID, "
+                "so the XML must carry one",
+                out->name);
         goto out;
     }
     if (drv_uuid_canon(s, out->uuid) != 0) {

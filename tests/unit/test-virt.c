@@ -249,8 +249,8 @@ static void test_parse_good(void)
 
 static uint64_t mem_of(const char *memory_elem)
 {
-    g_autofree char *xml = g_strdup_printf("<domain><name>a</name><uuid>%s</uuid>%s</domain>",
-                                           U1, memory_elem);
+    g_autofree char *xml =
+        g_strdup_printf("<domain><name>a</name><uuid>%s</uuid>%s</domain>", U1, memory_elem);
     drv_dom_def_t d;
     uint64_t mib;
 
@@ -802,8 +802,7 @@ int main(void)
     CU_add_test(suite, "parse: memory units", test_parse_units);
     CU_add_test(suite, "parse: refused XML says why", test_parse_bad);
     suite = CU_add_suite("virt-fake", NULL, NULL);
-    CU_add_test(suite, "start/stop: running, op_done, by_us; grace; destroy",
-                test_fake_start_stop);
+    CU_add_test(suite, "start/stop: running, op_done, by_us; grace; destroy", test_fake_start_stop);
     CU_add_test(suite, "crash, guest shutdown, reconcile finds strays", test_fake_behind_our_back);
     CU_add_test(suite, "failures come back with libvirt's message", test_fake_failures);
     CU_add_test(suite, "hypervisor down: frozen table, no stops until reconciled",
