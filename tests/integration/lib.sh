@@ -85,3 +85,70 @@ cli() {
     rc=$?
     set -e
 }
+
+# converged N: every node of n1..nN is active, quorate, with N members and one coordinator.
+converged() {
+    local n=${1:-3} k c first=""
+    for k in $(seq 1 "$n"); do
+        c=$(get "n$k" "d['coordinator']['name'] if d['phase'] == 'active' and d['quorate'] and len(d['members']) == $n else ''") || return 1
+        [ -n "$c" ] || return 1
+        [ -z "$first" ] && first=$c
+        [ "$c" = "$first" ] || return 1
+    done
+}
+
+# virsh in NODE against its own libvirtd.
+vsh() {
+    local node=$1
+    shift
+    "$SB" exec "$node" timeout 20 virsh -q -c qemu:///system "$@"
+}
+
+# where_running UUID [N]: the nodes whose libvirtd runs the domain, one per line.
+where_running() {
+    local uuid=$1 n=${2:-3} k
+    for k in $(seq 1 "$n"); do
+        if vsh "n$k" list --uuid 2>/dev/null | grep -qx "$uuid"; then
+            echo "n$k"
+        fi
+    done
+}
+
+# runs_once UUID [NODE]: exactly one node runs it (and it is NODE, when given).
+runs_once() {
+    local w
+    w=$(where_running "$1")
+    [ "$(printf '%s' "$w" | grep -c .)" = 1 ] || return 1
+    [ -z "${2:-}" ] || [ "$w" = "$2" ]
+}
+
+runs_nowhere() {
+    [ -z "$(where_running "$1")" ]
+}
+
+# make_domain NAME UUID FILE: a tiny diskless TCG domain (sits in firmware, ~10% of a core).
+make_domain() {
+    cat >"$3" <<EOF
+<domain type='qemu'>
+  <name>$1</name>
+  <uuid>$2</uuid>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$(command -v qemu-system-x86_64)</emulator>
+    <serial type='pty'/>
+    <video><model type='none'/></video>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+}
+
+# qemu_pid NODE DOMAIN: the QEMU process of a running domain (libvirt's pid file).
+qemu_pid() {
+    "$SB" exec "$1" cat "/run/libvirt/qemu/$2.pid" 2>/dev/null
+}

@@ -10,14 +10,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-converged() { # all three agree: active, quorate, 3 members, the same coordinator
-    local c1 c2 c3
-    c1=$(get n1 'd["coordinator"]["name"] if d["phase"] == "active" and d["quorate"] and len(d["members"]) == 3 else ""') || return 1
-    c2=$(get n2 'd["coordinator"]["name"] if d["phase"] == "active" and d["quorate"] and len(d["members"]) == 3 else ""') || return 1
-    c3=$(get n3 'd["coordinator"]["name"] if d["phase"] == "active" and d["quorate"] and len(d["members"]) == 3 else ""') || return 1
-    [ -n "$c1" ] && [ "$c1" = "$c2" ] && [ "$c2" = "$c3" ]
-}
-
 # ---- (a) three daemons agree on membership, quorum and coordinator ----
 t0=$(ms)
 "$SB" up -n 3 --droverd "$DROVERD" --drover "$DROVER"

@@ -1,0 +1,152 @@
+#!/bin/bash
+# Issue 4 acceptance on a 3-node sandbox with libvirtd and QEMU (TCG) per node, checked
+# against every node's libvirtd, not only Drover's view: six VMs each running exactly once;
+# a killed QEMU restarted; stop, start, move and clear; restarting every droverd and one
+# libvirtd changes nothing; remove stops; bad input refused with nothing changed.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+require_sandbox_prereqs
+for t in libvirtd virsh qemu-system-x86_64; do
+    command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
+done
+
+cleanup() {
+    "$SB" down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT INT TERM
+
+"$SB" up -n 3 --libvirt --droverd "$DROVERD" --drover "$DROVER"
+wait_until 60 "3 nodes converged" converged 3
+X="$DROVER_SANDBOX_DIR/shared"
+uuid_of() { printf '00000000-0000-4000-8000-0000000000d%s' "$1"; }
+for k in 1 2 3 4 5 6 7; do
+    make_domain "vm$k" "$(uuid_of "$k")" "$X/vm$k.xml"
+done
+
+# ---- bad input changes nothing ----
+seq0=$(get n1 'd["seq"]')
+cli n1 resource add bad --domain-xml "$X/missing.xml"
+[ "$rc" = 2 ] || fail "missing XML file: exit $rc, want 2 ($out)"
+printf '<domain type="qemu"><name>x</name>' >"$X/broken.xml"
+cli n1 resource add bad --domain-xml "$X/broken.xml"
+[ "$rc" = 2 ] || fail "malformed XML: exit $rc, want 2 ($out)"
+sed 's/<domain type=.qemu.>/<domain type="qemu"><frobnicate\/>/; s/vm7/bad/' "$X/vm7.xml" >"$X/rejected.xml"
+cli n1 resource add bad --domain-xml "$X/rejected.xml"
+[ "$rc" = 2 ] || fail "XML libvirt rejects: exit $rc, want 2 ($out)"
+echo "rejected XML: $out"
+grep -v '<uuid>' "$X/vm7.xml" >"$X/nouuid.xml"
+cli n1 resource add bad --domain-xml "$X/nouuid.xml"
+[ "$rc" = 2 ] || fail "XML without uuid: exit $rc, want 2 ($out)"
+cli n1 resource add vm7 --domain-xml "$X/vm7.xml" --prefer nosuchnode
+[ "$rc" = 5 ] || fail "unknown preferred node: exit $rc, want 5 ($out)"
+cli n1 resource add 'bad name' --domain-xml "$X/vm7.xml"
+[ "$rc" = 2 ] || fail "bad resource name: exit $rc, want 2 ($out)"
+cli n1 resource stop nosuch
+[ "$rc" = 5 ] || fail "unknown resource: exit $rc, want 5 ($out)"
+[ "$(get n1 'd["seq"]')" = "$seq0" ] || fail "refused input changed the state"
+for k in 1 2 3; do
+    [ -z "$(vsh "n$k" list --all --name)" ] || fail "refused input left a domain on n$k"
+done
+pass "bad input refused (exit 2/5), state and hypervisors untouched"
+
+# ---- six VMs, each running exactly once ----
+for k in 1 2 3 4 5 6; do
+    t0=$(ms)
+    cli n$(((k - 1) % 3 + 1)) resource add "vm$k" --domain-xml "$X/vm$k.xml"
+    [ "$rc" = 0 ] || fail "resource add vm$k: exit $rc ($out)"
+    wait_until 60 "vm$k running once" runs_once "$(uuid_of "$k")"
+    echo "figure: resource add to vm$k running: $(($(ms) - t0)) ms"
+done
+for k in 1 2 3 4 5 6; do
+    node=$(where_running "$(uuid_of "$k")")
+    wait_until 20 "status shows vm$k running on $node" \
+        jq_node n3 "next(r for r in d['resources'] if r['name'] == 'vm$k')['running_on'] == ['$node']"
+done
+cli n2 resource add vm7 --domain-xml "$X/vm1.xml"
+[ "$rc" = 1 ] || fail "second resource for vm1's domain: exit $rc, want 1 ($out)"
+cli n2 resource add vm1 --domain-xml "$X/vm7.xml"
+[ "$rc" = 1 ] || fail "resource name taken: exit $rc, want 1 ($out)"
+pass "six VMs run exactly once each, as every libvirtd sees it"
+
+# ---- a killed QEMU is restarted ----
+u1=$(uuid_of 1)
+n1node=$(where_running "$u1")
+pid=$(qemu_pid "$n1node" vm1)
+[ -n "$pid" ] || fail "no QEMU pid for vm1 on $n1node"
+t0=$(ms)
+kill -KILL "$pid"
+restarted() {
+    local w p
+    w=$(where_running "$u1")
+    [ "$(printf '%s' "$w" | grep -c .)" = 1 ] || return 1
+    p=$(qemu_pid "$w" vm1) && [ -n "$p" ] && [ "$p" != "$pid" ]
+}
+wait_until 60 "vm1 running again after its QEMU was killed" restarted
+echo "figure: QEMU kill to vm1 running again: $(($(ms) - t0)) ms (on $(where_running "$u1"))"
+wait_until 20 "vm1's last failure shown" jq_node n1 "next(r for r in d['resources'] if r['name'] == 'vm1')['last_failure'] is not None"
+pass "a killed QEMU is restarted and the failure is shown"
+
+# ---- stop, start, move, clear ----
+u2=$(uuid_of 2)
+cli n3 resource stop vm2
+[ "$rc" = 0 ] || fail "resource stop vm2: exit $rc ($out)"
+wait_until 60 "vm2 stopped everywhere" runs_nowhere "$u2"
+cli n3 resource start vm2
+[ "$rc" = 0 ] || fail "resource start vm2: exit $rc ($out)"
+wait_until 60 "vm2 running once" runs_once "$u2"
+u3=$(uuid_of 3)
+from=$(where_running "$u3")
+to=n1
+[ "$from" = n1 ] && to=n2
+cli n1 resource move vm3 "$to"
+[ "$rc" = 0 ] || fail "resource move vm3 $to: exit $rc ($out)"
+wait_until 60 "vm3 running once on $to" runs_once "$u3" "$to"
+cli n1 resource move vm3 nosuchnode
+[ "$rc" = 5 ] || fail "move to unknown node: exit $rc, want 5 ($out)"
+cli n1 resource clear vm3
+[ "$rc" = 0 ] || fail "resource clear vm3: exit $rc ($out)"
+wait_until 20 "vm3's constraint cleared" jq_node n2 "next(r for r in d['resources'] if r['name'] == 'vm3')['move_to'] is None"
+runs_once "$u3" "$to" || fail "clear moved vm3 off $to"
+pass "stop, start, move and clear do what they say"
+
+# ---- restarting every droverd causes no VM lifecycle event ----
+snapshot() { # uuid node qemu-pid, for every VM
+    local k w
+    for k in 1 2 3 4 5 6; do
+        w=$(where_running "$(uuid_of "$k")")
+        echo "vm$k $w $(qemu_pid "$w" "vm$k")"
+    done
+}
+wait_until 30 "all six reported running" jq_node n1 "sum(1 for r in d['resources'] if r['state'] == 'running') == 6"
+before=$(snapshot)
+for n in n1 n2 n3; do "$SB" stop-droverd "$n"; done
+for n in n1 n2 n3; do "$SB" start-droverd "$n"; done
+wait_until 60 "converged after restarting every droverd" converged 3
+wait_until 30 "all six reported running again" jq_node n2 "sum(1 for r in d['resources'] if r['state'] == 'running') == 6"
+after=$(snapshot)
+[ "$before" = "$after" ] || fail "VMs changed across a droverd restart:
+before: $before
+after:  $after"
+pass "restarting droverd on all nodes: every VM kept its node and QEMU process"
+
+# ---- restarting one libvirtd causes no recovery elsewhere ----
+busy=$(echo "$before" | awk '{print $2}' | sort | uniq -c | sort -rn | awk 'NR == 1 {print $2}')
+"$SB" restart-libvirtd "$busy"
+wait_until 60 "libvirtd on $busy lists its VMs again" vsh "$busy" list --uuid
+after=$(snapshot)
+[ "$before" = "$after" ] || fail "VMs changed across a libvirtd restart on $busy:
+before: $before
+after:  $after"
+pass "restarting libvirtd on $busy: no VM moved or restarted"
+
+# ---- removing a resource stops it ----
+u6=$(uuid_of 6)
+cli n2 resource remove vm6
+[ "$rc" = 0 ] || fail "resource remove vm6: exit $rc ($out)"
+wait_until 60 "vm6 stopped everywhere" runs_nowhere "$u6"
+wait_until 30 "vm6 forgotten" jq_node n3 "all(r['name'] != 'vm6' for r in d['resources'])"
+for k in 1 2 3 4 5; do
+    runs_once "$(uuid_of "$k")" || fail "vm$k not running exactly once at the end"
+done
+pass "remove stops the VM and forgets it; the other five still run once each"
+echo "all resource checks passed"
