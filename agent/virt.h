@@ -121,7 +121,8 @@ int drv_virt_global_init(void);
  * BE and CB must stay valid for the driver's life; BE_DATA and UD are passed back untouched. */
 drv_virt_t *drv_virt_new(const char *uri, const drv_virt_backend_t *be, void *be_data,
                          const drv_virt_cb_t *cb, void *ud);
-/* Closes the connection, joins the worker; NULL is fine. No callback runs during or after. */
+/* Closes the connection, joins the worker (so it waits for a libvirt call in progress); NULL is
+ * fine. No callback runs during or after. Not from inside one of the driver's callbacks. */
 void drv_virt_free(drv_virt_t *v);
 
 /* Timings in ms (defaults: reconcile 5000, reconnect back-off 500 doubling to 5000). For tests
