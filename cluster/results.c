@@ -30,7 +30,7 @@ const char *drv_strerror(int rc)
     case DRV_ERR_CONFIG:
         return "invalid configuration";
     case DRV_ERR_NOT_CONNECTED:
-        return "not connected to corosync";
+        return "not connected (corosync or libvirtd unreachable)";
     case DRV_ERR_UNKNOWN_RESOURCE:
         return "unknown resource";
     case DRV_ERR_EXISTS:
