@@ -1,9 +1,14 @@
-/* The JSON bodies of the `status` and `node-list` replies (documented in docs/cli.md). */
+/* The JSON bodies of the `status`, `node-list`, `resource-list` and `resource-show` replies
+ * (documented in docs/cli.md). */
 #include "config.h"
 
 #include <string.h>
 
 #include "agent.h"
+
+/* For ipc.c (agent.h is not this file's to extend). */
+JsonNode *drv_status__resource_list_json(drv_agent_t *a);
+JsonNode *drv_status__resource_json(drv_agent_t *a, const char *name, bool with_xml);
 
 const char *drv_phase_str(drv_phase_t p)
 {
@@ -117,6 +122,175 @@ static void add_node_ref(JsonBuilder *b, drv_agent_t *a, const char *member, uin
     json_builder_end_object(b);
 }
 
+static void add_str_or_null(JsonBuilder *b, const char *member, const char *value)
+{
+    json_builder_set_member_name(b, member);
+    if (value != NULL) {
+        json_builder_add_string_value(b, value);
+    } else {
+        json_builder_add_null_value(b);
+    }
+}
+
+/* Nodes reporting R running, sorted. */
+static GPtrArray *running_on(const drv_resource_t *r)
+{
+    GPtrArray *on = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+
+    g_hash_table_iter_init(&it, r->nodes);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        if (((const drv_res_node_t *)v)->obs == DRV_OBS_RUNNING) {
+            g_ptr_array_add(on, k);
+        }
+    }
+    return on;
+}
+
+static gint cmp_pstr(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool reported_running(const drv_resource_t *r, const char *node)
+{
+    const drv_res_node_t *n = node ? g_hash_table_lookup(r->nodes, node) : NULL;
+
+    return n != NULL && n->obs == DRV_OBS_RUNNING;
+}
+
+/* The one-word summary of docs/cli.md ("Resource states"), first match wins:
+ * removing  target role is removing (stopped everywhere, then forgotten)
+ * failed    the coordinator gave up on it (`failed` set)
+ * running   target started, assigned to a node that reports it running
+ * starting  target started, assigned to a node that does not report it running (yet)
+ * stopping  some node reports it running but it should run nowhere (target stopped or not
+ *           assigned)
+ * stopped   otherwise */
+static const char *resource_state(const drv_resource_t *r, guint n_running)
+{
+    if (r->role == DRV_ROLE_REMOVING) {
+        return "removing";
+    }
+    if (r->failed != NULL) {
+        return "failed";
+    }
+    if (r->role == DRV_ROLE_STARTED && r->assigned != NULL) {
+        return reported_running(r, r->assigned) ? "running" : "starting";
+    }
+    return n_running > 0 ? "stopping" : "stopped";
+}
+
+static void add_resource(JsonBuilder *b, const drv_resource_t *r, bool with_xml)
+{
+    g_autoptr(GPtrArray) on = running_on(r);
+    g_autoptr(GList) names = g_hash_table_get_keys(r->nodes);
+
+    g_ptr_array_sort(on, cmp_pstr);
+    json_builder_begin_object(b);
+    add_str_or_null(b, "name", r->name);
+    add_str_or_null(b, "domain", r->domain);
+    add_str_or_null(b, "uuid", r->uuid);
+    add_str_or_null(b, "state", resource_state(r, on->len));
+    add_str_or_null(b, "role", drv_role_str(r->role));
+    add_str_or_null(b, "assigned", r->assigned);
+    add_str_or_null(b, "moving_from", r->moving_from);
+    add_str_or_null(b, "move_to", r->move_to);
+    add_str_or_null(b, "failed", r->failed);
+    add_str_or_null(b, "last_failure", r->last_failure);
+    json_builder_set_member_name(b, "running_on");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < on->len; i++) {
+        json_builder_add_string_value(b, g_ptr_array_index(on, i));
+    }
+    json_builder_end_array(b);
+    add_str_or_null(b, "priority", drv_priority_str(r->priority));
+    json_builder_set_member_name(b, "cpu");
+    json_builder_add_int_value(b, r->cpu);
+    json_builder_set_member_name(b, "memory_mib");
+    json_builder_add_int_value(b, (gint64)r->memory_mib);
+    json_builder_set_member_name(b, "allow_migrate");
+    json_builder_add_boolean_value(b, r->allow_migrate);
+    json_builder_set_member_name(b, "prefer");
+    json_builder_begin_array(b);
+    for (guint i = 0; r->prefer != NULL && i < r->prefer->len; i++) {
+        const drv_pref_t *p = g_ptr_array_index(r->prefer, i);
+        json_builder_begin_object(b);
+        add_str_or_null(b, "node", p->node);
+        json_builder_set_member_name(b, "weight");
+        json_builder_add_int_value(b, p->weight);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "anti_affinity");
+    json_builder_begin_array(b);
+    for (guint i = 0; r->anti_affinity != NULL && i < r->anti_affinity->len; i++) {
+        json_builder_add_string_value(b, g_ptr_array_index(r->anti_affinity, i));
+    }
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "nodes");
+    json_builder_begin_object(b);
+    names = g_list_sort(names, (GCompareFunc)strcmp);
+    for (GList *l = names; l != NULL; l = l->next) {
+        const drv_res_node_t *n = g_hash_table_lookup(r->nodes, l->data);
+        json_builder_set_member_name(b, l->data);
+        json_builder_begin_object(b);
+        add_str_or_null(b, "obs", drv_obs_str(n->obs));
+        json_builder_set_member_name(b, "failures");
+        json_builder_add_int_value(b, n->failures);
+        add_str_or_null(b, "last_error", n->last_error);
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+    if (with_xml) {
+        add_str_or_null(b, "xml", r->xml);
+    }
+    json_builder_end_object(b);
+}
+
+/* "resources": every resource, sorted by name, without the XML. */
+static void add_resources(JsonBuilder *b, const drv_state_t *st)
+{
+    g_autoptr(GList) names = st ? g_hash_table_get_keys(st->resources) : NULL;
+
+    json_builder_set_member_name(b, "resources");
+    json_builder_begin_array(b);
+    names = g_list_sort(names, (GCompareFunc)strcmp);
+    for (GList *l = names; l != NULL; l = l->next) {
+        add_resource(b, g_hash_table_lookup(st->resources, l->data), false);
+    }
+    json_builder_end_array(b);
+}
+
+JsonNode *drv_status__resource_list_json(drv_agent_t *a)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    add_resources(b, current_state(a));
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+/* {"resource": {...}}, or NULL when there is no resource NAME. */
+JsonNode *drv_status__resource_json(drv_agent_t *a, const char *name, bool with_xml)
+{
+    g_autoptr(JsonBuilder) b = NULL;
+    const drv_state_t *st = current_state(a);
+    const drv_resource_t *r = st ? g_hash_table_lookup(st->resources, name) : NULL;
+
+    if (r == NULL) {
+        return NULL;
+    }
+    b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "resource");
+    add_resource(b, r, with_xml);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
 JsonNode *drv_status_json(drv_agent_t *a)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
@@ -179,6 +353,7 @@ JsonNode *drv_status_json(drv_agent_t *a)
     }
     json_builder_end_array(b);
     add_nodes(b, a, &v);
+    add_resources(b, st);
     json_builder_end_object(b);
     return json_builder_get_root(b);
 }

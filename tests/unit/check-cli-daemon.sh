@@ -46,6 +46,8 @@ state_dir = $tmp/state
 ipc_name = drv-test-$$
 cpg_group = drv-test-$$
 request_timeout_ms = 1000
+[resources]
+libvirt_uri = test:///default
 [logging]
 to_syslog = false
 logfile = $tmp/droverd.log
@@ -88,6 +90,64 @@ grep -q '"rc" : -1004' "$tmp/out" && ok "JSON error carries rc" || bad "stdout: 
 expect 1 "standby of the local node while corosync is away" $D node standby
 expect 2 "bad arguments" $D node frobnicate
 expect 2 "bad --output-as" $D --output-as yaml status
+
+# resource commands without corosync: refusals that need no cluster
+cat >"$tmp/vm1.xml" <<EOX
+<domain type='kvm'>
+  <name>vm1</name>
+  <uuid>6f0e3a52-3c1e-4b8a-9d8e-2a5c1f0b7e11</uuid>
+  <memory unit='MiB'>512</memory>
+  <vcpu>2</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+</domain>
+EOX
+sed '/<uuid>/d' "$tmp/vm1.xml" >"$tmp/nouuid.xml"
+printf '<domain>\377\376</domain>\n' >"$tmp/latin1.xml"
+head -c 300000 /dev/zero | tr '\0' 'x' >"$tmp/huge.xml"
+# 200 KiB of comment full of quotes: over libcrmcommon's 128 KiB IPC default once escaped
+{
+    sed '$d' "$tmp/vm1.xml"
+    printf '<!-- '
+    i=0
+    while [ $i -lt 3200 ]; do
+        printf '"quoted" "text" "to" "be" "escaped" "by" "json" "" \n'
+        i=$((i + 1))
+    done
+    printf ' -->\n</domain>\n'
+} >"$tmp/big.xml"
+expect 0 "resource list, none" $D resource list
+grep -q "No resources" "$tmp/out" && ok "resource list says none" || bad "stdout: $(cat "$tmp/out")"
+expect 0 "resource list as JSON" $D --output-as json resource list
+grep -q '"resources" : \[' "$tmp/out" && ok "JSON resource list" || bad "stdout: $(cat "$tmp/out")"
+$D status >"$tmp/out" 2>&1
+grep -q "^Resources:" "$tmp/out" && ok "status has a Resources section" || bad "status: $(cat "$tmp/out")"
+$D --output-as json status >"$tmp/out" 2>&1
+grep -q '"resources" : \[' "$tmp/out" && ok "JSON status has resources" || bad "status: $(cat "$tmp/out")"
+expect 5 "show of an unknown resource" $D resource show ghost
+grep -q "unknown resource: ghost" "$tmp/err" && ok "unknown resource message" ||
+    bad "stderr: $(cat "$tmp/err")"
+expect 5 "JSON error of an unknown resource" $D --output-as json resource start ghost
+grep -q '"rc" : -1012' "$tmp/out" && ok "JSON carries -1012" || bad "stdout: $(cat "$tmp/out")"
+expect 5 "stop of an unknown resource" $D resource stop ghost
+expect 5 "remove of an unknown resource" $D resource remove ghost
+expect 5 "move of an unknown resource" $D resource move ghost node1
+expect 5 "clear of an unknown resource" $D resource clear ghost
+expect 2 "add: missing XML file" $D resource add vm1 --domain-xml "$tmp/none.xml"
+grep -q "none.xml" "$tmp/err" && ok "missing file named" || bad "stderr: $(cat "$tmp/err")"
+expect 2 "add: XML not UTF-8" $D resource add vm1 --domain-xml "$tmp/latin1.xml"
+expect 2 "add: XML over 256 KiB" $D resource add vm1 --domain-xml "$tmp/huge.xml"
+expect 2 "add: XML without uuid" $D resource add vm1 --domain-xml "$tmp/nouuid.xml"
+grep -qi "uuid" "$tmp/err" && ok "parser message passed on" || bad "stderr: $(cat "$tmp/err")"
+expect 2 "add: not XML" $D resource add vm1 --domain-xml "$tmp/drover.conf"
+expect 5 "add: preferred node not in the nodelist" $D resource add vm1 --domain-xml "$tmp/vm1.xml" --prefer ghost:10
+grep -q "ghost" "$tmp/err" && ok "unknown preferred node named" || bad "stderr: $(cat "$tmp/err")"
+expect 1 "add while corosync is away" $D resource add vm1 --domain-xml "$tmp/vm1.xml" --priority high
+grep -q "corosync" "$tmp/err" && ok "not connected message" || bad "stderr: $(cat "$tmp/err")"
+expect 1 "add of a 200 KiB XML reaches droverd" $D resource add vm1 --domain-xml "$tmp/big.xml"
+grep -q "corosync" "$tmp/err" && ok "large request carried over IPC" || bad "stderr: $(cat "$tmp/err")"
+expect 2 "add: bad resource name" $D resource add 'bad/name' --domain-xml "$tmp/vm1.xml"
+expect 2 "move without a node" $D resource move vm1
+expect 2 "--xml on a change" $D resource start vm1 --xml
 if command -v setpriv >/dev/null 2>&1 && ! getent group haclient >/dev/null 2>&1; then
     expect 7 "nobody is refused" setpriv --reuid=65534 --regid=65534 --clear-groups $D status
 fi
