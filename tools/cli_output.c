@@ -94,27 +94,32 @@ static char *resource_state_text(JsonObject *r)
 void drv_cli_print_resource_lines(JsonArray *resources)
 {
     size_t width = 4;
+    size_t swidth = 7;
     guint n = resources ? json_array_get_length(resources) : 0;
 
     for (guint i = 0; i < n; i++) {
         JsonObject *r = json_array_get_object_element(resources, i);
+        g_autofree char *state = resource_state_text(r);
         width = MAX(width, strlen(str_member(r, "name", "?")));
+        swidth = MAX(swidth, strlen(state));
     }
     for (guint i = 0; i < n; i++) {
         JsonObject *r = json_array_get_object_element(resources, i);
         g_autofree char *state = resource_state_text(r);
         const char *lf = str_member(r, "last_failure", NULL);
         const char *move_to = str_member(r, "move_to", NULL);
+        g_autoptr(GString) line = g_string_new(NULL);
 
-        printf("  %-*s  %-28s  target %-8s", (int)width, str_member(r, "name", "?"), state,
-               str_member(r, "role", "?"));
+        g_string_printf(line, "  %-*s  %-*s  target %-8s", (int)width,
+                        str_member(r, "name", "?"), (int)swidth, state,
+                        str_member(r, "role", "?"));
         if (move_to != NULL) {
-            printf("  move to %s", move_to);
+            g_string_append_printf(line, "  move to %s", move_to);
         }
         if (lf != NULL) {
-            printf("  last failure: %s", lf);
+            g_string_append_printf(line, "  last failure: %s", lf);
         }
-        printf("\n");
+        printf("%s\n", g_strchomp(line->str));
     }
 }
 

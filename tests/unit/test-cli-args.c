@@ -108,6 +108,152 @@ static void test_node(void)
     g_free(err);
 }
 
+static void test_resource(void)
+{
+    drv_cli_args_t a = {0};
+    char *err = NULL;
+    const drv_cli_pref_t *p;
+
+    OK("resource list");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_RES_LIST);
+    OK("--output-as json resource list");
+    CU_ASSERT_EQUAL(a.output, DRV_CLI_OUT_JSON);
+    OK("resource show vm1");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_RES_SHOW);
+    CU_ASSERT_STRING_EQUAL(a.res_name, "vm1");
+    CU_ASSERT_FALSE(a.show_xml);
+    OK("resource show vm1 --xml --output-as json");
+    CU_ASSERT_TRUE(a.show_xml);
+    CU_ASSERT_EQUAL(a.output, DRV_CLI_OUT_JSON);
+    OK("resource remove vm1");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_RES_REMOVE);
+    OK("resource start vm1 --timeout 30");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_RES_START);
+    CU_ASSERT_EQUAL(a.timeout_s, 30);
+    OK("resource stop web-1.a_b");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_RES_STOP);
+    CU_ASSERT_STRING_EQUAL(a.res_name, "web-1.a_b");
+    OK("resource move vm1 node2");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_RES_MOVE);
+    CU_ASSERT_STRING_EQUAL(a.res_name, "vm1");
+    CU_ASSERT_STRING_EQUAL(a.node, "node2");
+    OK("resource clear vm1");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_RES_CLEAR);
+
+    /* add: defaults */
+    OK("resource add vm1 --domain-xml /tmp/vm1.xml");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_RES_ADD);
+    CU_ASSERT_STRING_EQUAL(a.res_name, "vm1");
+    CU_ASSERT_STRING_EQUAL(a.xml_path, "/tmp/vm1.xml");
+    CU_ASSERT_EQUAL(a.priority, -1);
+    CU_ASSERT_PTR_NULL(a.prefer);
+    CU_ASSERT_PTR_NULL(a.anti_affinity);
+    CU_ASSERT_FALSE(a.no_migrate);
+    CU_ASSERT_EQUAL(a.cpu, 0);
+    CU_ASSERT_EQUAL(a.memory_mib, 0);
+    CU_ASSERT_FALSE(a.stopped);
+    /* add: everything, options before and after the name, --opt=value */
+    OK("resource add --domain-xml=x.xml vm1 --priority high --prefer n1 --prefer n2:500 "
+       "--prefer n3:1000000 --anti-affinity web --anti-affinity=db --no-migrate --cpu 4 "
+       "--memory=2048 --stopped");
+    CU_ASSERT_STRING_EQUAL(a.xml_path, "x.xml");
+    CU_ASSERT_EQUAL(a.priority, 2);
+    CU_ASSERT_EQUAL_FATAL(a.prefer->len, 3);
+    p = g_ptr_array_index(a.prefer, 0);
+    CU_ASSERT_STRING_EQUAL(p->node, "n1");
+    CU_ASSERT_EQUAL(p->weight, 100);
+    p = g_ptr_array_index(a.prefer, 1);
+    CU_ASSERT_STRING_EQUAL(p->node, "n2");
+    CU_ASSERT_EQUAL(p->weight, 500);
+    p = g_ptr_array_index(a.prefer, 2);
+    CU_ASSERT_EQUAL(p->weight, 1000000);
+    CU_ASSERT_EQUAL_FATAL(a.anti_affinity->len, 2);
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(a.anti_affinity, 0), "web");
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(a.anti_affinity, 1), "db");
+    CU_ASSERT_TRUE(a.no_migrate);
+    CU_ASSERT_EQUAL(a.cpu, 4);
+    CU_ASSERT_EQUAL(a.memory_mib, 2048);
+    CU_ASSERT_TRUE(a.stopped);
+    OK("resource add vm1 --domain-xml x --priority low --memory 4294967296 --cpu 4096");
+    CU_ASSERT_EQUAL(a.priority, 0);
+    CU_ASSERT_EQUAL(a.memory_mib, G_GUINT64_CONSTANT(4294967296));
+    OK("resource add vm1 --domain-xml x --priority medium --prefer fe80::1:7");
+    CU_ASSERT_EQUAL(a.priority, 1);
+    p = g_ptr_array_index(a.prefer, 0);
+    CU_ASSERT_STRING_EQUAL(p->node, "fe80::1");
+    CU_ASSERT_EQUAL(p->weight, 7);
+    OK("resource add vm1 --domain-xml x --help");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_HELP);
+
+    /* bad: subcommands and arity */
+    BAD("resource");
+    BAD("resource frob vm1");
+    BAD("resource list extra");
+    BAD("resource show");
+    BAD("resource show a b");
+    BAD("resource start");
+    BAD("resource stop a b");
+    BAD("resource remove");
+    BAD("resource clear a b");
+    BAD("resource move vm1");
+    BAD("resource move vm1 n1 n2");
+    BAD("resource add");
+    BAD("resource add vm1");
+    BAD("resource add vm1 vm2 --domain-xml x");
+    /* bad: names */
+    BAD("resource start -- -vm");
+    BAD("resource start .vm");
+    BAD("resource show bad/name");
+    BAD("resource add bad:name --domain-xml x");
+    BAD("resource start 01234567890123456789012345678901234567890123456789012345678901234");
+    /* bad: option values */
+    BAD("resource add vm1 --domain-xml");
+    BAD("resource add vm1 --domain-xml=");
+    BAD("resource add vm1 --domain-xml x --domain-xml y");
+    BAD("resource add vm1 --domain-xml x --priority urgent");
+    BAD("resource add vm1 --domain-xml x --priority");
+    BAD("resource add vm1 --domain-xml x --priority high --priority low");
+    BAD("resource add vm1 --domain-xml x --prefer");
+    BAD("resource add vm1 --domain-xml x --prefer :5");
+    BAD("resource add vm1 --domain-xml x --prefer n1:0");
+    BAD("resource add vm1 --domain-xml x --prefer n1:1000001");
+    BAD("resource add vm1 --domain-xml x --prefer n1:abc");
+    BAD("resource add vm1 --domain-xml x --prefer n1:");
+    BAD("resource add vm1 --domain-xml x --prefer n1:-5");
+    BAD("resource add vm1 --domain-xml x --prefer n1 --prefer n1:5");
+    BAD("resource add vm1 --domain-xml x --anti-affinity");
+    BAD("resource add vm1 --domain-xml x --anti-affinity=");
+    BAD("resource add vm1 --domain-xml x --anti-affinity g --anti-affinity g");
+    BAD("resource add vm1 --domain-xml x --cpu 0");
+    BAD("resource add vm1 --domain-xml x --cpu 4097");
+    BAD("resource add vm1 --domain-xml x --cpu two");
+    BAD("resource add vm1 --domain-xml x --cpu");
+    BAD("resource add vm1 --domain-xml x --memory 0");
+    BAD("resource add vm1 --domain-xml x --memory 4294967297");
+    BAD("resource add vm1 --domain-xml x --memory 1G");
+    BAD("resource add vm1 --domain-xml x --no-migrate=yes");
+    BAD("resource add vm1 --domain-xml x --stopped=1");
+    BAD("resource add vm1 --domain-xml x --xml");
+    BAD("resource add vm1 --domain-xml x --bogus");
+    /* bad: options of another subcommand */
+    BAD("resource start vm1 --stopped");
+    BAD("resource show vm1 --cpu 2");
+    BAD("resource move vm1 n1 --prefer n1");
+    BAD("resource list --no-migrate");
+    BAD("resource list --xml");
+    BAD("resource start vm1 --xml");
+    BAD("resource show vm1 --xml=yes");
+    /* resource options are not global ones */
+    BAD("--cpu 2 resource add vm1 --domain-xml x");
+    BAD("status --xml");
+    BAD("node standby --stopped");
+    CU_ASSERT_PTR_NOT_NULL(strstr(drv_cli_usage(), "resource add NAME --domain-xml PATH"));
+    CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_UNKNOWN_RESOURCE), 5);
+    CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_EXISTS), 1);
+    drv_cli_args_clear(&a);
+    g_free(err);
+}
+
 static void test_help_version_simulate(void)
 {
     drv_cli_args_t a = {0};
@@ -161,6 +307,7 @@ int main(void)
     suite = CU_add_suite("cli-args", NULL, NULL);
     CU_add_test(suite, "status and global options", test_status);
     CU_add_test(suite, "node subcommands", test_node);
+    CU_add_test(suite, "resource subcommands", test_resource);
     CU_add_test(suite, "help, version, simulate", test_help_version_simulate);
     CU_add_test(suite, "exit codes", test_exit_codes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
