@@ -1,7 +1,8 @@
 #!/bin/bash
-# Drover demo: install what is needed, build, start a 3-node sandbox cluster (corosync +
-# droverd per node in its own namespaces) and walk through status, standby, a partition and
-# the heal. Run as root on Debian 12. --keep leaves the cluster running afterwards
+# Drover demo: install what is needed, build, start a 3-node sandbox cluster (corosync,
+# libvirtd and droverd per node in its own namespaces), start VMs on it (QEMU under TCG), and
+# walk through status, a crashed VM, a standby that moves VMs away, a partition and the
+# heal. Run as root on Debian 12. --keep leaves the cluster running afterwards
 # (tear it down with: tests/sandbox/drover-sandbox down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,14 +37,41 @@ until_status() {
     done
 }
 
-step "Start a 3-node sandbox cluster: corosync and droverd in namespaces n1, n2, n3"
-"$SB" up -n 3 --droverd "$B/agent/droverd" --drover "$B/tools/drover"
+step "Start a 3-node sandbox cluster: corosync, libvirtd and droverd in namespaces n1, n2, n3"
+"$SB" up -n 3 --libvirt --droverd "$B/agent/droverd" --drover "$B/tools/drover"
 until_status n1 'd["quorate"] and len(d["members"]) == 3'
 show n1 status
 
-step "Put n2 in standby from n1; every node sees it"
+step "Add four VMs (tiny diskless QEMU/TCG domains); the coordinator places them"
+X="${DROVER_SANDBOX_DIR:-/tmp/drover-sandbox}/shared"
+k=0
+for vm in web1 web2 db1 db2; do
+    k=$((k + 1))
+    sed "s|<name>tiny</name>|<name>$vm</name><uuid>00000000-0000-4000-8000-0000000000e$k</uuid>|" \
+        "$X/tiny.xml" >"$X/$vm.xml"
+done
+show n1 resource add web1 --domain-xml "$X/web1.xml"
+show n1 resource add web2 --domain-xml "$X/web2.xml" --prefer n3:200
+show n2 resource add db1 --domain-xml "$X/db1.xml" --priority high --anti-affinity db
+show n3 resource add db2 --domain-xml "$X/db2.xml" --priority high --anti-affinity db
+until_status n1 'sum(1 for r in d["resources"] if r["state"] == "running") == 4'
+show n2 status
+for n in n1 n2 n3; do
+    echo "# virsh list on $n:"
+    "$SB" exec "$n" virsh -q -c qemu:///system list
+done
+
+step "Kill web1's QEMU behind Drover's back: it is restarted in place"
+where=$("$SB" drover n1 --output-as json status | python3 -c 'import json,sys; print(next(r for r in json.load(sys.stdin)["resources"] if r["name"] == "web1")["running_on"][0])')
+pid=$("$SB" exec "$where" cat /run/libvirt/qemu/web1.pid)
+kill -KILL "$pid"
+echo "# killed QEMU pid $pid on $where"
+until_status n1 'next(r for r in d["resources"] if r["name"] == "web1")["state"] == "running" and next(r for r in d["resources"] if r["name"] == "web1")["last_failure"]'
+show n1 resource show web1
+
+step "Put n2 in standby from n1: its VMs move to the other nodes (stop + start for now)"
 show n1 node standby n2
-until_status n3 'any(n["name"] == "n2" and n["standby"] for n in d["nodes"])'
+until_status n3 'all("n2" not in r["running_on"] for r in d["resources"]) and sum(1 for r in d["resources"] if r["state"] == "running") == 4'
 show n3 status
 
 step "Partition n3 from the others"
