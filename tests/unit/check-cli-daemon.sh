@@ -3,6 +3,9 @@
 # (so no corosync is reachable and its abstract IPC socket is private), retries corosync on
 # its back-off timer, and still answers the CLI. Checks the CLI's exit codes and JSON output,
 # permission refusal, and a clean SIGTERM exit. Needs root (unshare -n); skipped otherwise.
+# Then, when corosync is installed, a one-node corosync in the same private namespaces (own
+# /run and /dev/shm) and a fresh droverd with libvirt's test driver: the resource commands end
+# to end (add, exists, libvirt's refusal, stop/move/clear/start, show, remove).
 set -u
 : "${DROVER_BUILDDIR:?run through make check}"
 DROVERD="$DROVER_BUILDDIR/agent/droverd"
@@ -14,15 +17,19 @@ if [ "$(id -u)" != 0 ]; then
 fi
 if [ "${DRV_IN_NS:-}" != 1 ]; then
     command -v unshare >/dev/null 2>&1 || { echo "SKIP: unshare not installed" >&2; exit 77; }
-    DRV_IN_NS=1 exec unshare -n "$0" "$@"
+    DRV_IN_NS=1 exec unshare -n -m "$0" "$@"
 fi
 
 failures=0
 passes=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drv-cli-XXXXXX")
 dpid=
+cpid=
 cleanup() {
     [ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+    [ -n "$cpid" ] && kill "$cpid" 2>/dev/null && wait "$cpid"
+    mountpoint -q /dev/shm && umount /dev/shm 2>/dev/null
+    mountpoint -q /run && umount /run 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -175,6 +182,113 @@ rc=$?
 dpid=
 [ "$rc" = 0 ] && ok "SIGTERM: clean exit" || bad "SIGTERM: exit $rc"
 expect 3 "CLI after droverd stopped" $D status
+
+# --- with a one-node corosync ------------------------------------------------------------
+# wait_for DESC CMD...: poll CMD (0.1 s steps, 20 s at most) until it succeeds.
+wait_for() {
+    desc=$1
+    shift
+    i=0
+    until "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || { bad "$desc: not within 20 s"; return 1; }
+        sleep 0.1 # polling the daemons
+    done
+    ok "$desc"
+}
+status_has() { $D status 2>/dev/null | grep -q "$1"; }
+list_has() { $D resource list 2>/dev/null | grep -q "$1"; }
+
+if ! command -v corosync >/dev/null 2>&1; then
+    echo "# corosync not installed: resource commands end to end skipped"
+else
+    mkdir -p "$tmp/run" "$tmp/shm" "$tmp/cs" "$tmp/state2"
+    mount --bind "$tmp/run" /run && mount --bind "$tmp/shm" /dev/shm
+    ip link set lo up
+    cat >"$tmp/corosync.conf" <<EOC
+totem {
+    version: 2
+    cluster_name: drvtest
+    transport: knet
+    token: 1000
+}
+system {
+    state_dir: $tmp/cs
+    sched_rr: no
+    move_to_root_cgroup: no
+}
+logging {
+    to_logfile: yes
+    logfile: $tmp/corosync.log
+    to_syslog: no
+    to_stderr: no
+}
+quorum {
+    provider: corosync_votequorum
+}
+nodelist {
+    node {
+        name: n1
+        nodeid: 1
+        ring0_addr: 127.0.0.1
+    }
+}
+EOC
+    sed "s|$tmp/state\$|$tmp/state2|" "$tmp/drover.conf" >"$tmp/drover2.conf"
+    corosync -f -c "$tmp/corosync.conf" >/dev/null 2>&1 &
+    cpid=$!
+    "$DROVERD" -f -c "$tmp/drover2.conf" &
+    dpid=$!
+    wait_for "droverd quorate with a one-node corosync" status_has "^Quorum: *yes"
+    sed 's/vm1/vm2/; s/6f0e3a52/7f0e3a52/; s|<os>.*</os>|<os><type>hvm</type><bogus/></os>|' \
+        "$tmp/vm1.xml" >"$tmp/vm2.xml"
+    sed 's/vm1/vm3/; s/6f0e3a52/8f0e3a52/' "$tmp/vm1.xml" >"$tmp/vm3.xml"
+    sed 's/<name>vm1/<name>vm4/' "$tmp/vm1.xml" >"$tmp/vm4.xml"
+
+    expect 0 "resource add" $D resource add vm1 --domain-xml "$tmp/vm1.xml" --prefer n1:10 \
+        --priority high --anti-affinity web
+    grep -q "vm1 added (domain vm1, uuid 6f0e3a52-3c1e-4b8a-9d8e-2a5c1f0b7e11" "$tmp/out" &&
+        ok "add names domain and uuid" || bad "stdout: $(cat "$tmp/out")"
+    expect 1 "add of a name already managed" $D resource add vm1 --domain-xml "$tmp/vm3.xml"
+    grep -q "already" "$tmp/err" && ok "exists message" || bad "stderr: $(cat "$tmp/err")"
+    expect 1 "add of a UUID already managed" $D resource add vm4 --domain-xml "$tmp/vm4.xml"
+    grep -q "UUID 6f0e3a52-3c1e-4b8a-9d8e-2a5c1f0b7e11 is already managed as resource vm1" \
+        "$tmp/err" && ok "exists message names the UUID" || bad "stderr: $(cat "$tmp/err")"
+    expect 2 "add of XML libvirt refuses" $D resource add vm2 --domain-xml "$tmp/vm2.xml"
+    expect 5 "add of XML libvirt refuses: nothing added" $D resource show vm2
+    expect 0 "add --stopped as JSON" $D --output-as json resource add vm3 \
+        --domain-xml "$tmp/vm3.xml" --stopped --cpu 1 --memory 256 --no-migrate
+    grep -q '"uuid" : "8f0e3a52' "$tmp/out" && ok "JSON add reply" || bad "stdout: $(cat "$tmp/out")"
+    wait_for "vm1 runs on n1" list_has "vm1  *running on n1"
+    expect 0 "resource list" $D resource list
+    grep -q "vm3  *stopped  *target stopped" "$tmp/out" && ok "stopped resource listed" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "resource show --output-as json" $D --output-as json resource show vm3
+    grep -q '"memory_mib" : 256' "$tmp/out" && grep -q '"allow_migrate" : false' "$tmp/out" &&
+        ! grep -q '"xml"' "$tmp/out" && ok "show: sizes and flags, no XML" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "resource show --xml" $D resource show vm1 --xml
+    grep -q "Prefers: *n1:10" "$tmp/out" && grep -q "<uuid>6f0e3a52" "$tmp/out" &&
+        ok "show text with XML" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "resource stop" $D resource stop vm1
+    wait_for "vm1 stops" list_has "vm1  *stopped  *target stopped"
+    expect 0 "resource move" $D resource move vm1 n1
+    expect 5 "move to a node not in the nodelist" $D resource move vm1 n9
+    expect 0 "resource clear" $D resource clear vm1
+    expect 0 "resource start" $D resource start vm1
+    wait_for "vm1 runs again" list_has "vm1  *running on n1"
+    expect 0 "resource remove" $D resource remove vm3
+    expect 5 "start of a resource being removed or gone" $D resource start vm3
+    wait_for "status lists the remaining resource" status_has "^  vm1  *running on n1"
+    expect 0 "JSON status" $D --output-as json status
+    grep -q '"state" : "running"' "$tmp/out" && ok "JSON status carries resource state" ||
+        bad "stdout: $(cat "$tmp/out")"
+    kill -TERM "$dpid"
+    wait "$dpid"
+    rc=$?
+    dpid=
+    [ "$rc" = 0 ] && ok "SIGTERM with corosync: clean exit" || bad "SIGTERM: exit $rc"
+fi
 
 echo "$passes passed, $failures failed"
 [ "$failures" = 0 ]
