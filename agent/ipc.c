@@ -47,7 +47,6 @@
 JsonNode *drv_status__resource_list_json(drv_agent_t *a);
 JsonNode *drv_status__resource_json(drv_agent_t *a, const char *name, bool with_xml);
 
-
 typedef struct ipc_client {
     drv_ipc_t *ipc;
     qb_ipcs_connection_t *conn;
@@ -74,8 +73,8 @@ typedef struct ipc_pending {
 
 /* A resource-add waiting for libvirt's verdict on its XML. */
 typedef struct ipc_validate {
-    drv_ipc_t *ipc;     /* NULL once the server stopped (the reply was sent then) */
-    ipc_pending_t *pd;  /* NULL once answered */
+    drv_ipc_t *ipc;    /* NULL once the server stopped (the reply was sent then) */
+    ipc_pending_t *pd; /* NULL once answered */
     drv_resource_t *res;
     guint64 timeout_ms;
 } ipc_validate_t;
@@ -455,9 +454,9 @@ static bool arg_uint(ipc_req_t *r, const char *name, gint64 min, gint64 max, gui
     }
     if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64 ||
         json_node_get_int(n) < min || json_node_get_int(n) > max) {
-        g_autofree char *msg = g_strdup_printf(
-            "\"%s\" must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, name,
-            min, max);
+        g_autofree char *msg = g_strdup_printf("\"%s\" must be an integer from %" G_GINT64_FORMAT
+                                               " to %" G_GINT64_FORMAT,
+                                               name, min, max);
         reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS, msg);
         return false;
     }
@@ -512,8 +511,7 @@ static char *find_conflict(const drv_state_t *st, const char *name, const char *
             return g_strdup_printf("UUID %s is already managed as resource %s", uuid, o->name);
         }
         if (o->domain != NULL && strcmp(o->domain, domain) == 0) {
-            return g_strdup_printf("domain %s is already managed as resource %s", domain,
-                                   o->name);
+            return g_strdup_printf("domain %s is already managed as resource %s", domain, o->name);
         }
     }
     return NULL;
@@ -556,8 +554,7 @@ static void add_validated(void *ud, int rc, const char *errmsg)
         return;
     }
     /* The state may have changed while libvirt looked (the apply checks again anyway). */
-    conflict = find_conflict(local_state(ipc->agent), v->res->name, v->res->uuid,
-                             v->res->domain);
+    conflict = find_conflict(local_state(ipc->agent), v->res->name, v->res->uuid, v->res->domain);
     v->pd = NULL;
     if (conflict != NULL) {
         pending_finish(pd, DRV_ERR_EXISTS, conflict);
@@ -593,8 +590,8 @@ static bool add_wishes(ipc_req_t *r, drv_resource_t *res)
 
         if (nn == NULL || !JSON_NODE_HOLDS_VALUE(nn) ||
             json_node_get_value_type(nn) != G_TYPE_STRING ||
-            (wn != NULL && (!JSON_NODE_HOLDS_VALUE(wn) ||
-                            json_node_get_value_type(wn) != G_TYPE_INT64))) {
+            (wn != NULL &&
+             (!JSON_NODE_HOLDS_VALUE(wn) || json_node_get_value_type(wn) != G_TYPE_INT64))) {
             reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
                      "\"prefer\" entries are {\"node\": NAME, \"weight\": 1..1000000}");
             return false;
@@ -801,8 +798,8 @@ static void op_resource_change(ipc_req_t *r)
     pd = pending_new(r->client, r->msg_id);
     pd->op = op;
     pd->name = g_strdup(name);
-    pd->what = node ? g_strdup_printf("%s %s to %s", op, name, node)
-                    : g_strdup_printf("%s %s", op, name);
+    pd->what =
+        node ? g_strdup_printf("%s %s to %s", op, name, node) : g_strdup_printf("%s %s", op, name);
     submit_cmd(r->ipc, &cmd, timeout, pd);
 }
 

@@ -50,15 +50,15 @@ typedef struct drv_cli_args {
     /* resource ...: NAME, and NODE (move) in `node` above */
     char *res_name;
     /* resource add */
-    char *xml_path;              /* --domain-xml PATH (read by drover.c, not the parser) */
-    int priority;                /* -1 = not given, else 0 low, 1 medium, 2 high */
-    GPtrArray *prefer;           /* drv_cli_pref_t *, in order given (NULL when none) */
-    GPtrArray *anti_affinity;    /* char *, (NULL when none) */
-    bool no_migrate;             /* --no-migrate */
-    unsigned int cpu;            /* --cpu, 0 = from the domain XML */
+    char *xml_path;                /* --domain-xml PATH (read by drover.c, not the parser) */
+    int priority;                  /* -1 = not given, else 0 low, 1 medium, 2 high */
+    GPtrArray *prefer;             /* drv_cli_pref_t *, in order given (NULL when none) */
+    GPtrArray *anti_affinity;      /* char *, (NULL when none) */
+    bool no_migrate;               /* --no-migrate */
+    unsigned int cpu;              /* --cpu, 0 = from the domain XML */
     unsigned long long memory_mib; /* --memory, 0 = from the domain XML */
-    bool stopped;                /* --stopped */
-    bool show_xml;               /* resource show --xml */
+    bool stopped;                  /* --stopped */
+    bool show_xml;                 /* resource show --xml */
     /* simulate: the remaining arguments, argv-style, sub[0] = "simulate" */
     int sub_argc;
     char **sub_argv; /* NULL-terminated, owned */

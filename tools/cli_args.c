@@ -181,10 +181,14 @@ typedef struct res_opt {
 } res_opt_t;
 
 static const res_opt_t res_opts[] = {
-    {"domain-xml", RO_DOMAIN_XML, true}, {"priority", RO_PRIORITY, true},
-    {"prefer", RO_PREFER, true},         {"anti-affinity", RO_ANTI, true},
-    {"no-migrate", RO_NO_MIGRATE, false}, {"cpu", RO_CPU, true},
-    {"memory", RO_MEMORY, true},         {"stopped", RO_STOPPED, false},
+    {"domain-xml", RO_DOMAIN_XML, true},
+    {"priority", RO_PRIORITY, true},
+    {"prefer", RO_PREFER, true},
+    {"anti-affinity", RO_ANTI, true},
+    {"no-migrate", RO_NO_MIGRATE, false},
+    {"cpu", RO_CPU, true},
+    {"memory", RO_MEMORY, true},
+    {"stopped", RO_STOPPED, false},
     {"xml", RO_XML, false},
 };
 
@@ -345,10 +349,10 @@ typedef struct res_verb {
 } res_verb_t;
 
 static const res_verb_t res_verbs[] = {
-    {"add", DRV_CLI_RES_ADD, 1},       {"remove", DRV_CLI_RES_REMOVE, 1},
-    {"start", DRV_CLI_RES_START, 1},   {"stop", DRV_CLI_RES_STOP, 1},
-    {"show", DRV_CLI_RES_SHOW, 1},     {"move", DRV_CLI_RES_MOVE, 2},
-    {"clear", DRV_CLI_RES_CLEAR, 1},   {"list", DRV_CLI_RES_LIST, 0},
+    {"add", DRV_CLI_RES_ADD, 1},     {"remove", DRV_CLI_RES_REMOVE, 1},
+    {"start", DRV_CLI_RES_START, 1}, {"stop", DRV_CLI_RES_STOP, 1},
+    {"show", DRV_CLI_RES_SHOW, 1},   {"move", DRV_CLI_RES_MOVE, 2},
+    {"clear", DRV_CLI_RES_CLEAR, 1}, {"list", DRV_CLI_RES_LIST, 0},
 };
 
 static int parse_resource(GPtrArray *words, unsigned int seen, drv_cli_args_t *out, char **err)

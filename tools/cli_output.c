@@ -68,8 +68,7 @@ static char *resource_state_text(JsonObject *r)
     g_autoptr(GString) on = g_string_new(NULL);
 
     for (guint i = 0; running != NULL && i < json_array_get_length(running); i++) {
-        g_string_append_printf(on, "%s%s", i ? "," : "",
-                               json_array_get_string_element(running, i));
+        g_string_append_printf(on, "%s%s", i ? "," : "", json_array_get_string_element(running, i));
     }
     if (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0) {
         if (moving_from != NULL) {
@@ -110,9 +109,8 @@ void drv_cli_print_resource_lines(JsonArray *resources)
         const char *move_to = str_member(r, "move_to", NULL);
         g_autoptr(GString) line = g_string_new(NULL);
 
-        g_string_printf(line, "  %-*s  %-*s  target %-8s", (int)width,
-                        str_member(r, "name", "?"), (int)swidth, state,
-                        str_member(r, "role", "?"));
+        g_string_printf(line, "  %-*s  %-*s  target %-8s", (int)width, str_member(r, "name", "?"),
+                        (int)swidth, state, str_member(r, "role", "?"));
         if (move_to != NULL) {
             g_string_append_printf(line, "  move to %s", move_to);
         }
