@@ -76,7 +76,7 @@ typedef struct ipc_validate {
     drv_ipc_t *ipc;    /* NULL once the server stopped (the reply was sent then) */
     ipc_pending_t *pd; /* NULL once answered */
     drv_resource_t *res;
-    guint64 timeout_ms;
+    uint64_t deadline_ms; /* drv_agent_now_ms() + the request's timeout */
 } ipc_validate_t;
 
 struct drv_ipc {
@@ -561,11 +561,18 @@ static void add_validated(void *ud, int rc, const char *errmsg)
         validate_free(v);
         return;
     }
+    /* The client gives up at its timeout: do not add behind its back after that (libvirt's
+     * check can queue behind a slow stop in the driver's worker). */
+    if (drv_agent_now_ms() >= v->deadline_ms) {
+        pending_finish(pd, DRV_ERR_TIMEOUT, "libvirt did not check the domain XML in time");
+        validate_free(v);
+        return;
+    }
     memset(&cmd, 0, sizeof(cmd));
     cmd.type = DRV_CMD_RES_ADD;
     cmd.name = v->res->name;
     cmd.res = v->res;
-    submit_cmd(ipc, &cmd, v->timeout_ms, pd);
+    submit_cmd(ipc, &cmd, v->deadline_ms - drv_agent_now_ms(), pd);
     validate_free(v);
 }
 
@@ -704,7 +711,7 @@ static void op_resource_add(ipc_req_t *r)
     v = g_new0(ipc_validate_t, 1);
     v->ipc = r->ipc;
     v->res = g_steal_pointer(&res);
-    v->timeout_ms = timeout;
+    v->deadline_ms = drv_agent_now_ms() + timeout;
     v->pd = pending_new(r->client, r->msg_id);
     v->pd->op = "resource-add";
     v->pd->name = g_strdup(name);
