@@ -104,11 +104,13 @@ vsh() {
     "$SB" exec "$node" timeout 20 virsh -q -c qemu:///system "$@"
 }
 
-# where_running UUID [N]: the nodes whose libvirtd runs the domain, one per line.
+# where_running UUID [N]: the nodes whose libvirtd runs the domain, one per line. Fails
+# (non-zero) when a node's libvirtd does not answer: an unanswered query is not "not running".
 where_running() {
-    local uuid=$1 n=${2:-3} k
+    local uuid=$1 n=${2:-3} k list
     for k in $(seq 1 "$n"); do
-        if vsh "n$k" list --uuid 2>/dev/null | grep -qx "$uuid"; then
+        list=$(vsh "n$k" list --uuid 2>/dev/null) || return 1
+        if printf '%s\n' "$list" | grep -qx "$uuid"; then
             echo "n$k"
         fi
     done
@@ -117,13 +119,15 @@ where_running() {
 # runs_once UUID [NODE]: exactly one node runs it (and it is NODE, when given).
 runs_once() {
     local w
-    w=$(where_running "$1")
+    w=$(where_running "$1") || return 1
     [ "$(printf '%s' "$w" | grep -c .)" = 1 ] || return 1
     [ -z "${2:-}" ] || [ "$w" = "$2" ]
 }
 
 runs_nowhere() {
-    [ -z "$(where_running "$1")" ]
+    local w
+    w=$(where_running "$1") || return 1
+    [ -z "$w" ]
 }
 
 # make_domain NAME UUID FILE: a tiny diskless TCG domain (sits in firmware, ~10% of a core).

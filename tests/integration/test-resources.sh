@@ -109,6 +109,34 @@ wait_until 20 "vm3's constraint cleared" jq_node n2 "next(r for r in d['resource
 runs_once "$u3" "$to" || fail "clear moved vm3 off $to"
 pass "stop, start, move and clear do what they say"
 
+# ---- a move in flight survives the coordinator's death ----
+coord=$(get n2 'd["coordinator"]["name"]')
+pick=""
+for k in 1 2 3 4 5; do
+    w=$(where_running "$(uuid_of "$k")")
+    if [ "$w" != "$coord" ]; then
+        pick=$k
+        from=$w
+        break
+    fi
+done
+[ -n "$pick" ] || fail "every VM runs on the coordinator $coord"
+for n in n1 n2 n3; do
+    [ "$n" != "$coord" ] && [ "$n" != "$from" ] && to=$n
+done
+other=$from
+cli "$other" resource move "vm$pick" "$to"
+[ "$rc" = 0 ] || fail "resource move vm$pick $to: exit $rc ($out)"
+kill -KILL "$(cat "$DROVER_SANDBOX_DIR/$coord/pids/droverd.pid")"
+wait_until 60 "vm$pick running once on $to after the coordinator $coord died" runs_once "$(uuid_of "$pick")" "$to"
+newc=$(get "$other" 'd["coordinator"]["name"]')
+[ "$newc" != "$coord" ] || fail "no new coordinator after $coord's droverd died"
+"$SB" start-droverd "$coord"
+wait_until 60 "converged after $coord's droverd came back" converged 3
+cli "$other" resource clear "vm$pick"
+[ "$rc" = 0 ] || fail "resource clear vm$pick: exit $rc ($out)"
+pass "a move requested just before the coordinator ($coord) died completed under $newc"
+
 # ---- restarting every droverd causes no VM lifecycle event ----
 snapshot() { # uuid node qemu-pid, for every VM
     local k w
@@ -146,7 +174,7 @@ cli n2 resource remove vm6
 wait_until 60 "vm6 stopped everywhere" runs_nowhere "$u6"
 wait_until 30 "vm6 forgotten" jq_node n3 "all(r['name'] != 'vm6' for r in d['resources'])"
 for k in 1 2 3 4 5; do
-    runs_once "$(uuid_of "$k")" || fail "vm$k not running exactly once at the end"
+    wait_until 10 "vm$k running exactly once at the end" runs_once "$(uuid_of "$k")"
 done
 pass "remove stops the VM and forgets it; the other five still run once each"
 echo "all resource checks passed"
