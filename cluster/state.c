@@ -49,69 +49,55 @@ drv_state_t *drv_state_copy(const drv_state_t *st)
     return cp;
 }
 
-static bool node_admin_equal(GHashTable *a, GHashTable *b)
+/* Same keys, and EQ holds for the values of each key. */
+static bool table_equal(GHashTable *a, GHashTable *b, bool (*eq)(gconstpointer, gconstpointer))
 {
     GHashTableIter it;
-    gpointer k, v;
+    gpointer k, v, w;
 
     if (g_hash_table_size(a) != g_hash_table_size(b)) {
         return false;
     }
     g_hash_table_iter_init(&it, a);
     while (g_hash_table_iter_next(&it, &k, &v)) {
-        const drv_node_admin_t *x = v;
-        const drv_node_admin_t *y = g_hash_table_lookup(b, k);
-
-        if (y == NULL || x->standby != y->standby || x->maintenance != y->maintenance) {
+        if (!g_hash_table_lookup_extended(b, k, NULL, &w) || !eq(v, w)) {
             return false;
         }
     }
     return true;
 }
 
-static bool settings_equal(GHashTable *a, GHashTable *b)
+static bool admin_eq(gconstpointer a, gconstpointer b)
 {
-    GHashTableIter it;
-    gpointer k, v;
+    const drv_node_admin_t *x = a, *y = b;
 
-    if (g_hash_table_size(a) != g_hash_table_size(b)) {
-        return false;
-    }
-    g_hash_table_iter_init(&it, a);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        const char *w = g_hash_table_lookup(b, k);
-
-        if (w == NULL || strcmp(v, w) != 0) {
-            return false;
-        }
-    }
-    return true;
+    return x->standby == y->standby && x->maintenance == y->maintenance;
 }
 
-static bool resources_equal(GHashTable *a, GHashTable *b)
+static bool str_eq(gconstpointer a, gconstpointer b)
 {
-    GHashTableIter it;
-    gpointer k, v;
+    return strcmp(a, b) == 0;
+}
 
-    if (g_hash_table_size(a) != g_hash_table_size(b)) {
-        return false;
-    }
-    g_hash_table_iter_init(&it, a);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        const drv_resource_t *w = g_hash_table_lookup(b, k);
+static bool resource_eq(gconstpointer a, gconstpointer b)
+{
+    return drv_resource_equal(a, b);
+}
 
-        if (w == NULL || !drv_resource_equal(v, w)) {
-            return false;
-        }
-    }
-    return true;
+static bool res_node_eq(gconstpointer a, gconstpointer b)
+{
+    const drv_res_node_t *x = a, *y = b;
+
+    return x->obs == y->obs && x->failures == y->failures && x->window_start == y->window_start
+           && g_strcmp0(x->last_error, y->last_error) == 0;
 }
 
 bool drv_state_equal(const drv_state_t *a, const drv_state_t *b)
 {
-    return a->epoch == b->epoch && a->seq == b->seq && node_admin_equal(a->node_admin, b->node_admin)
-           && settings_equal(a->settings, b->settings)
-           && resources_equal(a->resources, b->resources);
+    return a->epoch == b->epoch && a->seq == b->seq
+           && table_equal(a->node_admin, b->node_admin, admin_eq)
+           && table_equal(a->settings, b->settings, str_eq)
+           && table_equal(a->resources, b->resources, resource_eq);
 }
 
 /* ---- resources ---- */
@@ -208,9 +194,6 @@ drv_resource_t *drv_resource_copy(const drv_resource_t *r)
 
 bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b)
 {
-    GHashTableIter it;
-    gpointer k, v;
-
     if (g_strcmp0(a->name, b->name) || g_strcmp0(a->uuid, b->uuid)
         || g_strcmp0(a->domain, b->domain) || g_strcmp0(a->xml, b->xml) || a->cpu != b->cpu
         || a->memory_mib != b->memory_mib || a->priority != b->priority
@@ -235,17 +218,7 @@ bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b)
             return false;
         }
     }
-    g_hash_table_iter_init(&it, a->nodes);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        const drv_res_node_t *x = v;
-        const drv_res_node_t *y = g_hash_table_lookup(b->nodes, k);
-
-        if (y == NULL || x->obs != y->obs || x->failures != y->failures
-            || x->window_start != y->window_start || g_strcmp0(x->last_error, y->last_error)) {
-            return false;
-        }
-    }
-    return true;
+    return table_equal(a->nodes, b->nodes, res_node_eq);
 }
 
 drv_res_node_t *drv_resource_node(drv_resource_t *r, const char *node, bool create)
