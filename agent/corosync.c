@@ -220,7 +220,8 @@ static void report_quorum(drv_cs_t *cs)
 
     cs->quorum_deferred = false;
     if (cs->agent->cluster != NULL) {
-        drv_cluster_quorum(cs->agent->cluster, cs->info.vq_quorate, ring);
+        /* one vote per node: a partition also needs that many droverd participants */
+        drv_cluster_quorum(cs->agent->cluster, cs->info.vq_quorate, cs->info.quorum, ring);
     }
 }
 

@@ -56,6 +56,7 @@ struct drv_cluster {
     bool quorum_sent_value;
 
     bool have_ring, have_quorum, local_quorate;
+    uint32_t min_members;
     drv_ring_t ring, quorum_ring;
 
     uint64_t next_req;
@@ -178,28 +179,35 @@ static void send_pending(drv_cluster_t *c)
     }
 }
 
+/* votequorum says quorate, and enough daemons take part in the round (rules Q1, Q3). */
+static bool partition_quorate(const drv_cluster_t *c)
+{
+    return c->local_quorate && c->phase == DRV_PHASE_ACTIVE
+           && c->participants->len >= (c->min_members ? c->min_members : 1);
+}
+
 /* Re-evaluate what this node should do now; called after every event. */
 static void evaluate(drv_cluster_t *c)
 {
+    bool want;
+
     if (c->phase != DRV_PHASE_ACTIVE) {
         return;
     }
-    /* The leader tells the group what votequorum says, once per value per round (rule Q1). */
-    if (i_am_leader(c) && quorum_current(c) && c->local_quorate != c->endorsed
-        && !(c->quorum_sent && c->quorum_sent_value == c->local_quorate)) {
+    want = partition_quorate(c);
+    /* The leader tells the group the verdict, once per value per round (rule Q1). */
+    if (i_am_leader(c) && quorum_current(c) && want != c->endorsed
+        && !(c->quorum_sent && c->quorum_sent_value == want)) {
         size_t len = 0;
+        uint8_t *buf = drv_wire_quorum(c->round, want, &len);
 
         c->quorum_sent = true;
-        c->quorum_sent_value = c->local_quorate;
-        {
-            uint8_t *buf = drv_wire_quorum(c->round, c->local_quorate, &len);
-
-            send_buf(c, buf, len, "quorum");
-        }
+        c->quorum_sent_value = want;
+        send_buf(c, buf, len, "quorum");
     }
     if (c->endorsed) {
         send_pending(c);
-    } else if (quorum_current(c) && !c->local_quorate) {
+    } else if (quorum_current(c) && !want) {
         fail_all_pending(c, DRV_ERR_NOT_QUORATE);
     }
 }
@@ -282,12 +290,13 @@ void drv_cluster_totem_ring(drv_cluster_t *c, drv_ring_t ring)
     evaluate(c);
 }
 
-void drv_cluster_quorum(drv_cluster_t *c, bool quorate, drv_ring_t ring)
+void drv_cluster_quorum(drv_cluster_t *c, bool quorate, uint32_t min_members, drv_ring_t ring)
 {
     bool changed = !c->have_quorum || c->local_quorate != quorate;
 
     c->have_quorum = true;
     c->local_quorate = quorate;
+    c->min_members = min_members;
     c->quorum_ring = ring;
     evaluate(c);
     if (changed) {
@@ -670,7 +679,8 @@ int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
     if (c->phase == DRV_PHASE_DOWN) {
         return DRV_ERR_NOT_CONNECTED;
     }
-    if (c->phase == DRV_PHASE_ACTIVE && !c->endorsed && quorum_current(c) && !c->local_quorate) {
+    if (c->phase == DRV_PHASE_ACTIVE && !c->endorsed && quorum_current(c)
+        && !partition_quorate(c)) {
         return DRV_ERR_NOT_QUORATE;
     }
     p = g_new0(pending_t, 1);

@@ -99,8 +99,11 @@ void drv_cluster_free(drv_cluster_t *c);
 void drv_cluster_members(drv_cluster_t *c, const drv_member_t *members, size_t n);
 /* CPG totem configuration change: the current totem ring. */
 void drv_cluster_totem_ring(drv_cluster_t *c, drv_ring_t ring);
-/* votequorum: quorate flag as of RING (from the nodelist notification's ring id). */
-void drv_cluster_quorum(drv_cluster_t *c, bool quorate, drv_ring_t ring);
+/* votequorum: quorate flag as of RING (from the nodelist notification's ring id), and
+ * MIN_MEMBERS, the number of droverd participants a partition needs as well (votequorum's
+ * quorum, one vote per node): corosync alone being quorate is not enough, because the state
+ * lives in the daemons (rule Q3 in docs/replication.md). */
+void drv_cluster_quorum(drv_cluster_t *c, bool quorate, uint32_t min_members, drv_ring_t ring);
 /* We left the group (corosync died / cpg_finalize): back to DRV_PHASE_DOWN, fail pending. */
 void drv_cluster_left(drv_cluster_t *c);
 /* A message delivered by CPG. Malformed input is logged and dropped without any change. */

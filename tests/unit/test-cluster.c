@@ -47,6 +47,8 @@ struct sim {
     uint64_t ring_seq;
     bool quorum_first; /* deliver votequorum before the CPG ring change */
     bool foreign;      /* a silent foreign CPG member on node 1 */
+    bool cs_everywhere; /* corosync runs on every node even where droverd is stopped, so
+                           votequorum counts a component's nodes, not its daemons */
     int foreign_comp;
 };
 
@@ -146,18 +148,27 @@ static void confchg(sim_t *s)
         }
         for (int i = 0; i < s->n; i++) {
             node_t *nd = &s->node[i];
-            bool quorate = size * 2 > s->n;
+            int votes = size;
+            bool quorate;
+
+            if (s->cs_everywhere) {
+                votes = 0;
+                for (int j = 0; j < s->n; j++) {
+                    votes += s->node[j].comp == comp;
+                }
+            }
+            quorate = votes * 2 > s->n;
 
             if (!nd->up || nd->comp != comp) {
                 continue;
             }
             if (s->quorum_first) {
-                drv_cluster_quorum(nd->c, quorate, ring);
+                drv_cluster_quorum(nd->c, quorate, (uint32_t)s->n / 2 + 1, ring);
             }
             drv_cluster_members(nd->c, mem, k);
             drv_cluster_totem_ring(nd->c, ring);
             if (!s->quorum_first) {
-                drv_cluster_quorum(nd->c, quorate, ring);
+                drv_cluster_quorum(nd->c, quorate, (uint32_t)s->n / 2 + 1, ring);
             }
         }
     }
@@ -432,7 +443,7 @@ static void test_stale_quorum_ignored(void)
     run(s);
     s->node[2].comp = 1;
     /* hand-driven for node 3: confchg to itself alone, quorum notification of the old ring */
-    drv_cluster_quorum(s->node[2].c, true, old_ring);
+    drv_cluster_quorum(s->node[2].c, true, 2, old_ring);
     drv_cluster_members(s->node[2].c, &me, 1);
     drv_cluster_totem_ring(s->node[2].c, new_ring);
     run(s);
@@ -440,11 +451,39 @@ static void test_stale_quorum_ignored(void)
     CU_ASSERT_EQUAL(v.phase, DRV_PHASE_ACTIVE);
     CU_ASSERT_FALSE(v.quorate);
     /* now votequorum catches up */
-    drv_cluster_quorum(s->node[2].c, false, new_ring);
+    drv_cluster_quorum(s->node[2].c, false, 2, new_ring);
     run(s);
     view(s, 2, &v);
     CU_ASSERT_FALSE(v.quorate);
     CU_ASSERT_EQUAL(submit(s, 2, DRV_CMD_SETTING_SET, "x", "y", false, NULL), DRV_ERR_NOT_QUORATE);
+    sim_free(s);
+}
+
+/* Corosync is quorate but only one daemon runs: that daemon must not be endorsed, or it
+ * could change an older state than the one the stopped daemons persisted (rule Q3). */
+static void test_lone_daemon_not_endorsed(void)
+{
+    sim_t *s = sim_new(3, false);
+    drv_cluster_view_t v;
+    uint64_t req;
+
+    s->cs_everywhere = true;
+    CU_ASSERT_EQUAL(submit(s, 1, DRV_CMD_SETTING_SET, "latest", "2", false, NULL), DRV_OK);
+    run(s);
+    node_stop(s, 1);
+    node_stop(s, 2);
+    confchg(s);
+    view(s, 0, &v);
+    CU_ASSERT_EQUAL(v.phase, DRV_PHASE_ACTIVE);
+    CU_ASSERT_TRUE(v.local_quorate);
+    CU_ASSERT_FALSE(v.quorate);
+    CU_ASSERT_EQUAL(submit(s, 0, DRV_CMD_SETTING_SET, "latest", "lone", false, &req),
+                    DRV_ERR_NOT_QUORATE);
+    node_start(s, 2, drv_state_copy(s->node[2].disk));
+    confchg(s);
+    view(s, 0, &v);
+    CU_ASSERT_TRUE(v.quorate);
+    CU_ASSERT_STRING_EQUAL(setting(s, 0, "latest"), "2");
     sim_free(s);
 }
 
@@ -456,7 +495,7 @@ static void test_quorum_lost_in_place(void)
     drv_cluster_view_t v;
 
     for (int i = 0; i < 3; i++) {
-        drv_cluster_quorum(s->node[i].c, false, ring);
+        drv_cluster_quorum(s->node[i].c, false, 2, ring);
     }
     run(s);
     for (int i = 0; i < 3; i++) {
@@ -466,7 +505,7 @@ static void test_quorum_lost_in_place(void)
                         DRV_ERR_NOT_QUORATE);
     }
     for (int i = 0; i < 3; i++) {
-        drv_cluster_quorum(s->node[i].c, true, ring);
+        drv_cluster_quorum(s->node[i].c, true, 2, ring);
     }
     run(s);
     view(s, 1, &v);
@@ -751,13 +790,14 @@ static void test_resources(void)
  * latest value is what the cluster holds. */
 static void test_random_histories(void)
 {
-    for (unsigned seed = 1; seed <= 200; seed++) {
+    for (unsigned seed = 1; seed <= 400; seed++) {
         GRand *r = g_rand_new_with_seed(seed);
         int n = g_rand_int_range(r, 2, MAXN + 1);
         sim_t *s = sim_new(n, g_rand_boolean(r));
         GHashTable *acked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         int serial = 0;
 
+        s->cs_everywhere = seed % 2 == 0;
         for (int step = 0; step < 60; step++) {
             int what = g_rand_int_range(r, 0, 10);
             int i = g_rand_int_range(r, 0, n);
@@ -858,6 +898,7 @@ int main(void)
     CU_add_test(suite, "no quorum, no change", test_no_quorum_no_change);
     CU_add_test(suite, "stale votequorum word ignored", test_stale_quorum_ignored);
     CU_add_test(suite, "quorum lost without membership change", test_quorum_lost_in_place);
+    CU_add_test(suite, "a lone daemon is not endorsed by corosync's quorum", test_lone_daemon_not_endorsed);
     CU_add_test(suite, "restart and whole-cluster restart", test_restart_resync);
     CU_add_test(suite, "an empty state never wins", test_empty_state_loses);
     CU_add_test(suite, "malformed messages dropped", test_malformed_dropped);
