@@ -86,6 +86,31 @@ echo "figure: QEMU kill to vm1 running again: $(($(ms) - t0)) ms (on $(where_run
 wait_until 20 "vm1's last failure shown" jq_node n1 "next(r for r in d['resources'] if r['name'] == 'vm1')['last_failure'] is not None"
 pass "a killed QEMU is restarted and the failure is shown"
 
+# ---- killed max_failures (3) times on one node: relocated by the policy ----
+u5=$(uuid_of 5)
+home=$(where_running "$u5")
+for round in 1 2 3; do
+    pid=$(qemu_pid "$home" vm5)
+    [ -n "$pid" ] || fail "no QEMU pid for vm5 on $home (kill $round)"
+    kill -KILL "$pid"
+    if [ "$round" -lt 3 ]; then
+        again_on_home() {
+            local p
+            runs_once "$u5" "$home" && p=$(qemu_pid "$home" vm5) && [ -n "$p" ] && [ "$p" != "$pid" ]
+        }
+        wait_until 60 "vm5 restarted in place on $home (failure $round)" again_on_home
+    fi
+done
+moved_off_home() {
+    local w
+    w=$(where_running "$u5") || return 1
+    [ "$(printf '%s' "$w" | grep -c .)" = 1 ] && [ "$w" != "$home" ]
+}
+wait_until 60 "vm5 relocated off $home after 3 failures there" moved_off_home
+jq_node n2 "next(r for r in d['resources'] if r['name'] == 'vm5')['nodes']['$home']['failures'] == 3" ||
+    fail "vm5's failure count on $home is not 3"
+pass "restarted in place twice, then relocated from $home to $(where_running "$u5") on the third failure"
+
 # ---- stop, start, move, clear ----
 u2=$(uuid_of 2)
 cli n3 resource stop vm2
