@@ -82,6 +82,13 @@ static int node_index(const drv_ha_node_t *nodes, size_t n, const char *name)
 }
 
 
+static drv_obs_t reported(const drv_resource_t *r, const char *node)
+{
+    const drv_res_node_t *n = node ? g_hash_table_lookup(r->nodes, node) : NULL;
+
+    return n ? n->obs : DRV_OBS_STOPPED;
+}
+
 /* ---- coordinator ---- */
 
 typedef struct vm_extra {
@@ -146,7 +153,11 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
         const drv_resource_t *r = res->pdata[i];
         drv_policy_vm_t *vm = &in.vms[nv];
         int cur = -1, ai = node_index(nodes, n_nodes, r->assigned);
-        const char *running = drv_resource_running_elsewhere(r, NULL);
+        /* where it runs: the assigned copy when it is confirmed running (any other copy is a
+         * stray its node stops), else the first node reporting one (adopted) */
+        const char *running = (r->assigned && reported(r, r->assigned) == DRV_OBS_RUNNING)
+                                  ? r->assigned
+                                  : drv_resource_running_elsewhere(r, NULL);
 
         ex[nv].r = r;
         ex[nv].running = running;
@@ -247,13 +258,6 @@ done:
 }
 
 /* ---- node agent ---- */
-
-static drv_obs_t reported(const drv_resource_t *r, const char *node)
-{
-    const drv_res_node_t *n = node ? g_hash_table_lookup(r->nodes, node) : NULL;
-
-    return n ? n->obs : DRV_OBS_STOPPED;
-}
 
 void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *p,
                   drv_ha_running_fn running, drv_ha_busy_fn busy, void *ud, GPtrArray *out_cmds,

@@ -87,6 +87,19 @@ wait_until 30 "n2 re-synced" jq_node n2 'd["phase"] == "active" and d["quorate"]
 wait_until 10 "converged after restart" converged
 pass "(d) a killed droverd restarts, reports 'not running' (exit 3) meanwhile, and re-syncs"
 
+# ---- corosync dies under a running droverd, then comes back: droverd rejoins ----
+kill -KILL "$(cat "$DROVER_SANDBOX_DIR/n3/pids/corosync.pid")"
+wait_until 20 "n3's droverd notices corosync is gone" jq_node n3 'not d["corosync_connected"] and d["phase"] == "down"'
+cli n3 node standby n3
+[ "$rc" != 0 ] || fail "a change was accepted on n3 without corosync"
+wait_until 20 "n1 sees 2 members" jq_node n1 'd["quorate"] and len(d["members"]) == 2'
+t0=$(ms)
+"$SB" start-node n3
+wait_until 60 "n3's droverd rejoined after corosync came back" jq_node n3 'd["corosync_connected"] and d["phase"] == "active" and d["quorate"] and len(d["members"]) == 3'
+echo "figure: corosync back on n3 to droverd rejoined and quorate: $(($(ms) - t0)) ms"
+wait_until 10 "converged after corosync restart" converged
+pass "droverd survives corosync's death, refuses changes meanwhile, and rejoins when it is back"
+
 # ---- (e) malformed and forged messages from a foreign CPG member ----
 before=$(get n2 '(d["seq"], sorted((n["name"], n["admin"]) for n in d["nodes"]))')
 "$SB" exec n3 "$INJECT" --group drover

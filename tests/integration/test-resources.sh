@@ -192,6 +192,20 @@ before: $before
 after:  $after"
 pass "restarting libvirtd on $busy: no VM moved or restarted"
 
+# ---- a second copy started behind Drover's back is stopped; the assigned one stays ----
+u2=$(uuid_of 2)
+home=$(where_running "$u2")
+pid=$(qemu_pid "$home" vm2)
+for n in n1 n2 n3; do
+    [ "$n" != "$home" ] && stray=$n
+done
+vsh "$stray" create "$X/vm2.xml" >/dev/null
+t0=$(ms)
+wait_until 30 "the stray copy of vm2 on $stray stopped" runs_once "$u2" "$home"
+[ "$(qemu_pid "$home" vm2)" = "$pid" ] || fail "the assigned copy of vm2 on $home was restarted"
+echo "figure: stray copy of vm2 on $stray stopped after $(($(ms) - t0)) ms"
+pass "a stray copy on $stray was stopped once the assigned copy on $home was confirmed running"
+
 # ---- removing a resource stops it ----
 u6=$(uuid_of 6)
 cli n2 resource remove vm6

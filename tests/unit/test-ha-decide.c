@@ -187,9 +187,11 @@ static void test_stray_and_adoption(void)
     EXPECT(local(st, "n1", none), ""); /* n3 runs it: n1 must not start a second copy */
     /* the coordinator adopts the running copy instead of moving it */
     EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n3 -");
-    /* two copies (after a partition): the one not assigned stops once the other is seen */
+    /* two copies (after a partition, or a virsh create): the one not assigned stops once the
+     * assigned one is seen running, even when the stray's node sorts first */
     set(&r->assigned, "n3");
     report(r, "n1", DRV_OBS_RUNNING, 0);
+    EXPECT(coordinate(st, nodes3, 3), "");
     EXPECT(local(st, "n1", vm1_up), "STOP vm1");
     EXPECT(local(st, "n3", vm1_up), "");
     /* never assigned yet, already running (resource added for a running domain): keep it */
