@@ -476,6 +476,20 @@ void drv_ha_free(drv_ha_t *ha)
         g_source_remove(ha->safety_id);
     }
     drv_virt_free(ha->virt);
+    /* validations still waiting: their owners free what they hold when told */
+    {
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, ha->ops);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+            ha_op_t *op = v;
+
+            if (op->kind == OP_VALIDATE && op->done) {
+                op->done(op->ud, DRV_ERR_NOT_CONNECTED, "droverd is stopping");
+            }
+        }
+    }
     g_hash_table_destroy(ha->ops);
     g_hash_table_destroy(ha->busy);
     g_hash_table_destroy(ha->cmd_keys);

@@ -549,7 +549,9 @@ static void add_validated(void *ud, int rc, const char *errmsg)
         qb_log(LOG_INFO, "Refused %s from pid %d: libvirt: %s", pd->what, (int)pd->client->pid,
                errmsg ? errmsg : drv_strerror(rc));
         v->pd = NULL;
-        pending_finish(pd, DRV_ERR_BAD_ARGS, errmsg ? errmsg : "libvirt refused the domain XML");
+        /* refused XML is bad input (exit 2); anything else (libvirt's schema unreadable,
+         * droverd stopping) is not the user's fault */
+        pending_finish(pd, rc, errmsg ? errmsg : "libvirt refused the domain XML");
         validate_free(v);
         return;
     }

@@ -428,6 +428,25 @@ static void on_quorum(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
     notify(c);
 }
 
+/* The whole state travels as one STATE message and one file: a command that would grow it
+ * past DRV_WIRE_MAX_MSG is refused (the same verdict everywhere: equal states, equal sizes). */
+static bool fits(const drv_cluster_t *c, size_t extra)
+{
+    return drv_wire_state_size(c->st) + extra <= DRV_WIRE_MAX_MSG;
+}
+
+/* Failure texts are kept short (at most 256 bytes, cut on a character boundary). */
+static char *short_text(const char *s)
+{
+    const char *end;
+
+    if (strlen(s) <= 256) {
+        return g_strdup(s);
+    }
+    end = g_utf8_find_prev_char(s, s + 256);
+    return g_strndup(s, end ? (gsize)(end - s) : 0);
+}
+
 static void set_str(char **dst, const char *v)
 {
     g_free(*dst);
@@ -447,6 +466,10 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
 
         if (r != NULL) {
             return DRV_ERR_EXISTS;
+        }
+        if (g_hash_table_size(c->st->resources) >= DRV_WIRE_MAX_ENTRIES
+            || !fits(c, drv_wire_resource_size(m->cmd_res))) {
+            return DRV_ERR_LIMIT;
         }
         g_hash_table_iter_init(&it, c->st->resources);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
@@ -525,16 +548,21 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
         drv_res_node_t *n = drv_resource_node(r, m->cmd_value, true);
 
         if (m->cmd_obs == DRV_OBS_FAILED) {
+            g_autofree char *text = short_text(m->cmd_value2[0] ? m->cmd_value2 : "failed");
+
+            if (!fits(c, 2 * strlen(text) + strlen(m->cmd_value) + 64)) {
+                g_free(text);
+                text = g_strdup("failed (text dropped: state size limit)");
+            }
             if (n->failures == 0 || m->cmd_ts < n->window_start
                 || m->cmd_ts - n->window_start > c->failure_window_ms) {
                 n->failures = 0;
                 n->window_start = m->cmd_ts;
             }
             n->failures++;
-            set_str(&n->last_error, m->cmd_value2);
+            set_str(&n->last_error, text);
             g_free(r->last_failure);
-            r->last_failure = g_strdup_printf("%s: %s", m->cmd_value,
-                                              m->cmd_value2[0] ? m->cmd_value2 : "failed");
+            r->last_failure = g_strdup_printf("%s: %s", m->cmd_value, text);
             qb_log(LOG_WARNING, "cluster: resource %s failed on %s (%u in window): %s", r->name,
                    m->cmd_value, n->failures, m->cmd_value2);
         }
@@ -584,6 +612,12 @@ static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
         break;
     }
     case DRV_CMD_SETTING_SET:
+        if ((!g_hash_table_contains(c->st->settings, m->cmd_name)
+             && g_hash_table_size(c->st->settings) >= DRV_WIRE_MAX_ENTRIES)
+            || !fits(c, strlen(m->cmd_name) + strlen(m->cmd_value) + 4)) {
+            rc = DRV_ERR_LIMIT;
+            break;
+        }
         g_hash_table_insert(c->st->settings, g_strdup(m->cmd_name), g_strdup(m->cmd_value));
         qb_log(LOG_NOTICE, "cluster: setting %s = %s", m->cmd_name, m->cmd_value);
         break;

@@ -35,6 +35,8 @@ const char *drv_strerror(int rc)
         return "unknown resource";
     case DRV_ERR_EXISTS:
         return "already exists";
+    case DRV_ERR_LIMIT:
+        return "the cluster state would exceed its size limit (1 MiB, 16384 entries per table)";
     default:
         break;
     }

@@ -221,6 +221,28 @@ static void put_state(GByteArray *b, const drv_state_t *st)
     g_ptr_array_free(keys, TRUE);
 }
 
+size_t drv_wire_state_size(const drv_state_t *st)
+{
+    GByteArray *b = g_byte_array_sized_new(4096);
+    size_t n;
+
+    put_state(b, st);
+    n = b->len + DRV_WIRE_HDR_LEN;
+    g_byte_array_free(b, TRUE);
+    return n;
+}
+
+size_t drv_wire_resource_size(const drv_resource_t *r)
+{
+    GByteArray *b = g_byte_array_sized_new(1024);
+    size_t n;
+
+    put_resource(b, r);
+    n = b->len;
+    g_byte_array_free(b, TRUE);
+    return n;
+}
+
 uint8_t *drv_wire_reround(const uint8_t *msg, size_t len, uint64_t round)
 {
     uint8_t *b = g_memdup2(msg, len);
@@ -339,11 +361,25 @@ bool drv_resource_def_valid(const drv_resource_t *r, const char **why)
             *why = "a preference needs a node name and a weight from 1 to 1000000";
             return false;
         }
+        for (guint k = 0; k < i; k++) {
+            if (strcmp(((const drv_pref_t *)g_ptr_array_index(r->prefer, k))->node, p->node) == 0) {
+                *why = "a node is preferred twice";
+                return false;
+            }
+        }
     }
     for (guint i = 0; i < r->anti_affinity->len; i++) {
-        if (!name_valid(g_ptr_array_index(r->anti_affinity, i), 255)) {
+        const char *g = g_ptr_array_index(r->anti_affinity, i);
+
+        if (!name_valid(g, 255)) {
             *why = "anti-affinity group names must be 1-255 bytes of UTF-8";
             return false;
+        }
+        for (guint k = 0; k < i; k++) {
+            if (strcmp(g_ptr_array_index(r->anti_affinity, k), g) == 0) {
+                *why = "an anti-affinity group is given twice";
+                return false;
+            }
         }
     }
     if (!opt_name_valid(r->move_to) || !opt_name_valid(r->assigned)

@@ -72,6 +72,10 @@ bool drv_resource_def_valid(const drv_resource_t *r, const char **why);
 
 uint32_t drv_crc32(const void *buf, size_t len);
 
+/* Encoded sizes, for the state-size limit checked when a command is applied. */
+size_t drv_wire_state_size(const drv_state_t *st);
+size_t drv_wire_resource_size(const drv_resource_t *r);
+
 /* The round identifier of a membership: SORTED by (nodeid, pid). Never 0. */
 uint64_t drv_wire_round_id(const drv_member_t *sorted, size_t n);
 

@@ -65,12 +65,14 @@ static int read_domain_xml(const char *path, char **xml, char **err)
     return 0;
 }
 
+/* Changes always carry the CLI's own timeout, so droverd never applies one after the CLI has
+ * given up waiting for it (droverd's request_timeout_ms may be longer). */
 static void add_timeout(JsonBuilder *b, const drv_cli_args_t *args)
 {
-    if (args->timeout_s != 0) {
-        json_builder_set_member_name(b, "timeout_ms");
-        json_builder_add_int_value(b, (gint64)args->timeout_s * 1000);
-    }
+    unsigned int s = args->timeout_s ? args->timeout_s : DRV_CLI_DEFAULT_TIMEOUT_S;
+
+    json_builder_set_member_name(b, "timeout_ms");
+    json_builder_add_int_value(b, (gint64)s * 1000);
 }
 
 static void add_str(JsonBuilder *b, const char *name, const char *value)
@@ -177,10 +179,7 @@ static JsonNode *build_request(const drv_cli_args_t *args, const char *xml)
         json_builder_add_string_value(b, args->attr);
         json_builder_set_member_name(b, "value");
         json_builder_add_boolean_value(b, args->value);
-        if (args->timeout_s != 0) {
-            json_builder_set_member_name(b, "timeout_ms");
-            json_builder_add_int_value(b, (gint64)args->timeout_s * 1000);
-        }
+        add_timeout(b, args);
         break;
     }
 done:

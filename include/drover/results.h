@@ -26,7 +26,8 @@ enum drv_result {
     DRV_ERR_NOT_CONNECTED = -1011, /* corosync not reachable right now */
     DRV_ERR_UNKNOWN_RESOURCE = -1012,
     DRV_ERR_EXISTS = -1013,
-    DRV_ERR_LAST = -1014,
+    DRV_ERR_LIMIT = -1014, /* the replicated state would outgrow what one message carries */
+    DRV_ERR_LAST = -1015,
 };
 
 /* Exit codes of the drover CLI (stable; scripts rely on them). */

@@ -770,6 +770,48 @@ static void test_resources(void)
     for (int i = 0; i < 3; i++) {
         CU_ASSERT_PTR_NULL(res_on(s, i, "vm1"));
     }
+    /* the state must fit in one message: an add that would outgrow it is refused everywhere */
+    {
+        g_autofree char *big = g_strnfill(200 * 1024, 'x');
+        int added = 0, rc = DRV_OK;
+        uint64_t seq_before;
+
+        for (int k = 0; k < 10 && rc == DRV_OK; k++) {
+            char name[16], uuid[40];
+            drv_resource_t *bigr;
+
+            g_snprintf(name, sizeof(name), "big%d", k);
+            g_snprintf(uuid, sizeof(uuid), "22222222-1111-4111-8111-1111111111%02d", k);
+            bigr = mkres(name, uuid, name);
+            g_free(bigr->xml);
+            bigr->xml = g_strdup(big);
+            seq_before = drv_cluster_state(s->node[0].c)->seq;
+            rc = res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ADD, name, .res = bigr});
+            added += rc == DRV_OK;
+            drv_resource_free(bigr);
+        }
+        CU_ASSERT_EQUAL(rc, DRV_ERR_LIMIT);
+        CU_ASSERT_TRUE(added >= 4 && added < 10);
+        CU_ASSERT_EQUAL(drv_cluster_state(s->node[1].c)->seq, seq_before);
+        CU_ASSERT_TRUE(drv_wire_state_size(drv_cluster_state(s->node[2].c)) <= DRV_WIRE_MAX_MSG);
+        /* long failure texts are cut, and dropped rather than outgrowing the state */
+        {
+            g_autofree char *longtext = g_strnfill(1000, 'e');
+
+            CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "big0", "n2",
+                                                      .obs = DRV_OBS_FAILED, .ts = 1,
+                                                      .value2 = longtext}),
+                            DRV_OK);
+            CU_ASSERT_TRUE(strlen(res_on(s, 0, "big0")->last_failure) <= 256 + 4);
+        }
+        for (int k = 0; k < added; k++) {
+            char name[16];
+
+            g_snprintf(name, sizeof(name), "big%d", k);
+            CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_REMOVE, name}), DRV_OK);
+            CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_PURGE, name}), DRV_OK);
+        }
+    }
     /* the freed name and UUID can be used again */
     CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ADD, "vm2", .res = b}), DRV_OK);
     assert_converged(s, 0);
