@@ -29,8 +29,6 @@ typedef struct drv_agent_config {
     bool debug;
     bool blackbox;
     char *libvirt_uri;      /* [resources] libvirt_uri */
-    guint max_failures;     /* [resources] max_failures: restarts in place per window */
-    guint failure_window_s; /* [resources] failure_window_s */
     guint stop_grace_ms;    /* [resources] stop_grace_ms: ACPI shutdown, then destroy */
     guint cpu;              /* [resources] cpu: vCPUs this host offers (0 = 4 x online CPUs) */
     guint memory_mib;       /* [resources] memory_mib: MiB for VMs (0 = physical memory) */

@@ -30,8 +30,6 @@ static const key_spec_t keys[] = {
     {"logging", "debug", KEY_BOOL, CFG_OFF(debug)},
     {"logging", "blackbox", KEY_BOOL, CFG_OFF(blackbox)},
     {"resources", "libvirt_uri", KEY_STRING, CFG_OFF(libvirt_uri)},
-    {"resources", "max_failures", KEY_UINT, CFG_OFF(max_failures)},
-    {"resources", "failure_window_s", KEY_UINT, CFG_OFF(failure_window_s)},
     {"resources", "stop_grace_ms", KEY_UINT, CFG_OFF(stop_grace_ms)},
     {"resources", "cpu", KEY_UINT, CFG_OFF(cpu)},
     {"resources", "memory_mib", KEY_UINT, CFG_OFF(memory_mib)},
@@ -47,8 +45,6 @@ void drv_config_defaults(drv_agent_config_t *cfg)
     cfg->to_syslog = true;
     cfg->blackbox = true;
     cfg->libvirt_uri = g_strdup("qemu:///system");
-    cfg->max_failures = 3;
-    cfg->failure_window_s = 600;
     cfg->stop_grace_ms = 5000;
 }
 

@@ -59,6 +59,7 @@ struct drv_cs {
 
 static void cs_teardown(drv_cs_t *cs, bool leave);
 static bool cs_connect(drv_cs_t *cs);
+static void sendq_clear(drv_cs_t *cs, const char *why);
 
 /* --- small helpers -------------------------------------------------------------------- */
 
@@ -266,6 +267,9 @@ static void vq_expected_cb(votequorum_handle_t h, uint64_t context, uint32_t exp
 
     qb_log(LOG_INFO, "votequorum: expected votes now %" PRIu32, expected);
     cs_refresh_votes(cs);
+    if (cs->have_vq_ring) {
+        report_quorum(cs); /* the quorum, and so the daemons a partition needs, may have moved */
+    }
 }
 
 static votequorum_callbacks_t vq_callbacks = {
@@ -329,6 +333,10 @@ static void cpg_confchg_cb(cpg_handle_t h, const struct cpg_name *group,
     }
     qb_log(LOG_NOTICE, "CPG membership: %zu member(s): %s", n_members, names->str);
     g_string_free(names, TRUE);
+    /* Messages still queued (CPG said "try again") belong to the old round: a recurring
+     * member list could make them look current. The core re-sends what still matters: its
+     * summary (rule S1) and pending requests (rule C3). */
+    sendq_clear(cs, "membership changed");
     if (cs->agent->cluster != NULL) {
         drv_cluster_members(cs->agent->cluster, m, n_members);
     }

@@ -413,7 +413,11 @@ static void cb_op_done(void *ud, uint64_t op_id, int rc, const char *errmsg)
 
         qb_log(LOG_ERR, "HA: %s of %s failed: %s", kind == OP_START ? "start" : "stop", name,
                errmsg ? errmsg : drv_strerror(rc));
-        if (r != NULL && kind == OP_START) {
+        if (r != NULL && kind == OP_START && (rc == DRV_ERR_NOT_CONNECTED || rc == DRV_ERR_EXISTS)) {
+            /* libvirtd went away mid-start, or the domain already runs here: not the VM's
+             * failure; the reconcile after (re)connecting says what really runs */
+            drv_virt_reconcile_now(ha->virt);
+        } else if (r != NULL && kind == OP_START) {
             g_autofree char *why = g_strdup_printf("start failed: %s", errmsg ? errmsg : "error");
 
             report_failure(ha, r, why);
@@ -453,8 +457,8 @@ drv_ha_t *drv_ha_new(drv_agent_t *a)
     drv_ha_t *ha = g_new0(drv_ha_t, 1);
 
     ha->a = a;
-    ha->params.max_failures = a->cfg.max_failures;
-    ha->params.failure_window_ms = (uint64_t)a->cfg.failure_window_s * 1000;
+    ha->params.max_failures = DRV_MAX_FAILURES;
+    ha->params.failure_window_ms = DRV_FAILURE_WINDOW_MS;
     ha->ops = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, op_free);
     ha->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ha->cmd_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

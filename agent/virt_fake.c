@@ -23,6 +23,8 @@ struct drv_virt_fake {
     bool down;
     bool acpi;
     bool drop_next_open;
+    bool crash_next_create;
+    bool crash_started_event;
     unsigned delay_ms;
     guint epoch;           /* of the newest connection */
     guint dead_below;      /* connections with a smaller epoch are dead */
@@ -224,6 +226,14 @@ static int fk_create(void *bd, void *conn, const char *xml, char **errmsg)
     d->name = g_steal_pointer(&def.name);
     d->state = DRV_DOM_RUNNING;
     drv_dom_def_clear(&def);
+    if (f->crash_next_create) {
+        f->crash_next_create = false;
+        if (f->crash_started_event) {
+            emit(f, d, DRV_DOM_RUNNING, "started");
+        }
+        stop_dom(f, d, "crashed"); /* invalidates d; the create itself succeeded */
+        goto out;
+    }
     emit(f, d, DRV_DOM_RUNNING, "started");
 out:
     g_mutex_unlock(&f->lock);
@@ -405,6 +415,14 @@ void drv_virt_fake_crash(drv_virt_fake_t *f, const char *uuid)
 void drv_virt_fake_guest_shutdown(drv_virt_fake_t *f, const char *uuid)
 {
     stop_behind_back(f, uuid, "shutdown by guest", false);
+}
+
+void drv_virt_fake_crash_next_create(drv_virt_fake_t *f, bool started_event)
+{
+    g_mutex_lock(&f->lock);
+    f->crash_next_create = true;
+    f->crash_started_event = started_event;
+    g_mutex_unlock(&f->lock);
 }
 
 void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid)

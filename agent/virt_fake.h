@@ -45,6 +45,11 @@ void drv_virt_fake_set_delay(drv_virt_fake_t *f, unsigned ms);
 /* Behind the driver's back; each emits a STOPPED lifecycle event when reachable. */
 void drv_virt_fake_crash(drv_virt_fake_t *f, const char *uuid);
 void drv_virt_fake_guest_shutdown(drv_virt_fake_t *f, const char *uuid);
+/* The next successful create crashes the new domain before create returns 0: the STARTED and
+ * then a STOPPED "crashed" event reach the sink before the create's result (libvirt's event
+ * thread can deliver a crash before virDomainCreateXML's caller sees its return value). With
+ * STARTED false, only the crash event is emitted (a STARTED event that never arrived). */
+void drv_virt_fake_crash_next_create(drv_virt_fake_t *f, bool started_event);
 /* Vanish without any event (e.g. stopped while the hypervisor was unreachable). */
 void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid);
 /* Down: the open connection dies (connection-lost notice), every call fails with -ENOTCONN,

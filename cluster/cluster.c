@@ -61,7 +61,6 @@ struct drv_cluster {
 
     uint64_t next_req;
     GList *pending; /* pending_t*, in submission order */
-    uint64_t failure_window_ms;
 };
 
 static int member_cmp(const drv_member_t *a, const drv_member_t *b)
@@ -144,6 +143,23 @@ static void fail_all_pending(drv_cluster_t *c, int rc)
     }
 }
 
+/* Requests not multicast in this round: one already sent may still be applied (its outcome
+ * comes with its delivery, see on_cmd), so it is not failed here. */
+static void fail_unsent_pending(drv_cluster_t *c, int rc)
+{
+    GList *l = c->pending;
+
+    while (l) {
+        GList *next = l->next;
+        pending_t *p = l->data;
+
+        if (p->sent_round != c->round) {
+            pending_finish(c, p, rc);
+        }
+        l = next;
+    }
+}
+
 static const drv_member_t *leader(const drv_cluster_t *c)
 {
     if (c->phase != DRV_PHASE_ACTIVE || c->participants->len == 0) {
@@ -208,7 +224,7 @@ static void evaluate(drv_cluster_t *c)
     if (c->endorsed) {
         send_pending(c);
     } else if (quorum_current(c) && !want) {
-        fail_all_pending(c, DRV_ERR_NOT_QUORATE);
+        fail_unsent_pending(c, DRV_ERR_NOT_QUORATE);
     }
 }
 
@@ -226,7 +242,6 @@ drv_cluster_t *drv_cluster_new(uint32_t local_nodeid, uint32_t local_pid,
     c->participants = g_array_new(FALSE, FALSE, sizeof(drv_member_t));
     c->summaries = g_array_new(FALSE, FALSE, sizeof(summary_t));
     c->next_req = 1;
-    c->failure_window_ms = 10 * 60 * 1000;
     return c;
 }
 
@@ -555,7 +570,7 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
                 text = g_strdup("failed (text dropped: state size limit)");
             }
             if (n->failures == 0 || m->cmd_ts < n->window_start
-                || m->cmd_ts - n->window_start > c->failure_window_ms) {
+                || m->cmd_ts - n->window_start > DRV_FAILURE_WINDOW_MS) {
                 n->failures = 0;
                 n->window_start = m->cmd_ts;
             }
@@ -644,7 +659,17 @@ static void on_cmd(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
     if (c->phase != DRV_PHASE_ACTIVE || !c->endorsed || !member_in(c->participants, from)) {
         qb_log(LOG_INFO, "cluster: command from node %u dropped (round not active/quorate)",
                from.nodeid);
-        return; /* if it was ours it stays pending and is resent (rule C3) */
+        /* ours: not applied anywhere; it is sent again once the round is endorsed, or
+         * failed as "not quorate" (rule C3) */
+        for (GList *l = mine ? c->pending : NULL; l; l = l->next) {
+            pending_t *p = l->data;
+
+            if (p->req_id == m->req_id) {
+                p->sent_round = 0;
+                break;
+            }
+        }
+        return;
     }
     rc = apply_cmd(c, m);
     if (rc == DRV_OK) {
@@ -725,11 +750,6 @@ int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
     *req_id = p->req_id;
     evaluate(c);
     return DRV_OK;
-}
-
-void drv_cluster_set_failure_window(drv_cluster_t *c, uint64_t window_ms)
-{
-    c->failure_window_ms = window_ms;
 }
 
 void drv_cluster_tick(drv_cluster_t *c, uint64_t now_ms)

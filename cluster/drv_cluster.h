@@ -114,8 +114,6 @@ void drv_cluster_deliver(drv_cluster_t *c, uint32_t nodeid, uint32_t pid, const 
  * membership is re-syncing the request waits (up to timeout_ms, checked by drv_cluster_tick). */
 int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
                        uint64_t timeout_ms, uint64_t *req_id);
-/* The failure window for restart-in-place accounting (ms; default 10 minutes). */
-void drv_cluster_set_failure_window(drv_cluster_t *c, uint64_t window_ms);
 /* Expire pending requests whose deadline passed (DRV_ERR_TIMEOUT). */
 void drv_cluster_tick(drv_cluster_t *c, uint64_t now_ms);
 

@@ -25,6 +25,12 @@ typedef enum drv_obs {
     DRV_OBS_FAILED = 2, /* a start failed there, or it stopped behind Drover's back */
 } drv_obs_t;
 
+/* Restart-in-place accounting, the same on every node (the window is applied when reports are,
+ * so it must not be a per-node setting): a VM is restarted where it failed until it has failed
+ * DRV_MAX_FAILURES times there within DRV_FAILURE_WINDOW_MS, then relocated. */
+#define DRV_MAX_FAILURES 3
+#define DRV_FAILURE_WINDOW_MS (10 * 60 * 1000)
+
 typedef struct drv_res_node {
     drv_obs_t obs;
     uint32_t failures;       /* failures on this node inside the current window */
