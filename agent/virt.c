@@ -71,6 +71,7 @@ typedef struct item {
     drv_dom_t *doms;
     size_t n_doms;
     gint seq_at_list;
+    gint seq_at_submit; /* op jobs: the change counter when the job was submitted */
     char *name;
     drv_dom_state_t state;
     char *reason;
@@ -97,6 +98,9 @@ typedef struct uctx {
     bool recent_valid;
     drv_dom_state_t recent_target;
     gint64 recent_until; /* monotonic us */
+    /* change counter of the last stop seen for a UUID that had no table entry (a crash whose
+     * STARTED event never arrived): newer than a start job submitted before it */
+    gint stopped_seq;
 } uctx_t;
 
 typedef struct entry {
@@ -430,6 +434,10 @@ static void apply_state(drv_virt_t *v, const char *uuid, const char *name, drv_d
         goto check_op;
     }
     if (e == NULL && state == DRV_DOM_STOPPED) {
+        u = uctx_get(v, uuid, false);
+        if (u != NULL) {
+            u->stopped_seq = g_atomic_int_add(&v->seq, 1) + 1;
+        }
         goto check_op; /* never seen up: nothing to report */
     }
     if (e == NULL) {
@@ -749,6 +757,7 @@ static void op_submit_job(drv_virt_t *v, op_t *op, job_kind_t job)
     item_t *it = item_new(ITEM_JOB, job);
 
     it->op_id = op->id;
+    it->seq_at_submit = g_atomic_int_get(&v->seq);
     g_strlcpy(it->uuid, op->uuid, sizeof(it->uuid));
     if (job == JOB_CREATE) {
         it->xml = g_strdup(op->xml);
@@ -791,6 +800,19 @@ static gboolean on_grace_expired(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* Did an event (or a list) change what the table says about the job's UUID after the job was
+ * submitted? Events and job results reach the loop in the order they were posted, and libvirt
+ * may post a crash before the create call returns: then the job's own view is older. */
+static bool changed_since_submit(drv_virt_t *v, const item_t *it, const uctx_t *u)
+{
+    const entry_t *e = g_hash_table_lookup(v->table, it->uuid);
+
+    if (e != NULL && e->changed_seq > it->seq_at_submit) {
+        return true;
+    }
+    return u != NULL && u->stopped_seq > it->seq_at_submit;
+}
+
 static void op_job_done(drv_virt_t *v, item_t *it)
 {
     uctx_t *u = uctx_get(v, it->uuid, false);
@@ -812,7 +834,10 @@ static void op_job_done(drv_virt_t *v, item_t *it)
     switch (it->job) {
     case JOB_CREATE:
         if (rc == 0) {
-            apply_state(v, op->uuid, op->name, DRV_DOM_RUNNING, "started");
+            /* an event since the submit (its STARTED, or a crash right after) is newer */
+            if (!changed_since_submit(v, it, u)) {
+                apply_state(v, op->uuid, op->name, DRV_DOM_RUNNING, "started");
+            }
             op_finish(v, it->uuid, 0, NULL);
             return;
         }
@@ -846,7 +871,10 @@ static void op_job_done(drv_virt_t *v, item_t *it)
         return;
     case JOB_DESTROY:
         if (rc == 0 || rc == -ENOENT) {
-            apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, rc == 0 ? "destroyed" : "stopped");
+            /* likewise: a newer event (its STOPPED, or a start by someone else) wins */
+            if (!changed_since_submit(v, it, u)) {
+                apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, rc == 0 ? "destroyed" : "stopped");
+            }
             op_finish(v, it->uuid, 0, NULL);
             return;
         }

@@ -25,6 +25,7 @@ struct drv_virt_fake {
     bool drop_next_open;
     bool crash_next_create;
     bool crash_started_event;
+    bool restart_next_destroy;
     unsigned delay_ms;
     guint epoch;           /* of the newest connection */
     guint dead_below;      /* connections with a smaller epoch are dead */
@@ -286,6 +287,19 @@ static int fk_destroy(void *bd, void *conn, const char *uuid, char **errmsg)
         rc = -ENOENT;
         goto out;
     }
+    if (f->restart_next_destroy) {
+        fdom_t *again = g_new0(fdom_t, 1);
+
+        f->restart_next_destroy = false;
+        g_strlcpy(again->uuid, d->uuid, sizeof(again->uuid));
+        again->name = g_strdup(d->name);
+        again->state = DRV_DOM_RUNNING;
+        again->persistent = d->persistent;
+        stop_dom(f, d, "destroyed");
+        g_hash_table_replace(f->doms, again->uuid, again);
+        emit(f, again, DRV_DOM_RUNNING, "started");
+        goto out;
+    }
     stop_dom(f, d, "destroyed");
 out:
     g_mutex_unlock(&f->lock);
@@ -422,6 +436,13 @@ void drv_virt_fake_crash_next_create(drv_virt_fake_t *f, bool started_event)
     g_mutex_lock(&f->lock);
     f->crash_next_create = true;
     f->crash_started_event = started_event;
+    g_mutex_unlock(&f->lock);
+}
+
+void drv_virt_fake_restart_next_destroy(drv_virt_fake_t *f)
+{
+    g_mutex_lock(&f->lock);
+    f->restart_next_destroy = true;
     g_mutex_unlock(&f->lock);
 }
 

@@ -50,6 +50,9 @@ void drv_virt_fake_guest_shutdown(drv_virt_fake_t *f, const char *uuid);
  * thread can deliver a crash before virDomainCreateXML's caller sees its return value). With
  * STARTED false, only the crash event is emitted (a STARTED event that never arrived). */
 void drv_virt_fake_crash_next_create(drv_virt_fake_t *f, bool started_event);
+/* The next successful destroy is followed at once by a restart (someone's virsh start): the
+ * STOPPED "destroyed" and then a STARTED event reach the sink before destroy returns 0. */
+void drv_virt_fake_restart_next_destroy(drv_virt_fake_t *f);
 /* Vanish without any event (e.g. stopped while the hypervisor was unreachable). */
 void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid);
 /* Down: the open connection dies (connection-lost notice), every call fails with -ENOTCONN,

@@ -256,6 +256,7 @@ static int lv_list(void *bd, void *conn, drv_dom_t **doms, size_t *n, char **err
     virDomainPtr *list = NULL;
     int count = virConnectListAllDomains(c->conn, &list, 0);
     size_t k = 0;
+    int rc = 0;
 
     if (count < 0) {
         return lv_fail(c->conn, "cannot list domains", errmsg);
@@ -265,21 +266,38 @@ static int lv_list(void *bd, void *conn, drv_dom_t **doms, size_t *n, char **err
         int st = 0;
         int reason = 0;
         const char *name = virDomainGetName(list[i]);
+        virErrorPtr e;
 
-        /* a transient domain may vanish between the list and these calls: skip it */
-        if (virDomainGetUUIDString(list[i], (*doms)[k].uuid) < 0 ||
-            virDomainGetState(list[i], &st, &reason, 0) < 0) {
-            virResetLastError();
-        } else {
+        if (virDomainGetUUIDString(list[i], (*doms)[k].uuid) == 0 &&
+            virDomainGetState(list[i], &st, &reason, 0) == 0) {
             (*doms)[k].name = g_strdup(name);
             (*doms)[k].state = lv_state(st);
             k++;
+            continue;
         }
+        e = virGetLastError();
+        if (e != NULL && e->code == VIR_ERR_NO_DOMAIN) {
+            /* a transient domain vanished between the list and these calls: skip it */
+            virResetLastError();
+            continue;
+        }
+        /* anything else (RPC error, libvirtd busy): a domain left out of the list would be
+         * reported as vanished (stopped) while it may still run. Fail the whole pass; the
+         * core then leaves the table as it is. */
+        rc = lv_fail(c->conn, "cannot query a listed domain", errmsg);
+        for (size_t j = 0; j < k; j++) {
+            g_free((*doms)[j].name);
+        }
+        g_free(*doms);
+        *doms = NULL;
+        break;
+    }
+    for (int i = 0; i < count; i++) {
         virDomainFree(list[i]);
     }
     free(list);
-    *n = k;
-    return 0;
+    *n = rc == 0 ? k : 0;
+    return rc;
 }
 
 static int lv_create(void *bd, void *conn, const char *xml, char **errmsg)
@@ -317,9 +335,30 @@ static int lv_on_domain(lv_conn_t *c, const char *uuid, int (*fn)(virDomainPtr),
     return rc;
 }
 
+/* ACPI power button only: with flags 0, qemu may try the guest agent first, which can block
+ * the driver's one worker for a minute when the agent does not answer. A driver that does not
+ * know the flag (test:///default, libvirt 9.0) says VIR_ERR_NO_SUPPORT or
+ * VIR_ERR_INVALID_ARG ("unsupported flags"): then, and only then, plain virDomainShutdown. */
+static int lv_shutdown_acpi(virDomainPtr dom)
+{
+    virErrorPtr e;
+
+    if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0) {
+        return 0;
+    }
+    e = virGetLastError();
+    if (e != NULL && (e->code == VIR_ERR_NO_SUPPORT || e->code == VIR_ERR_INVALID_ARG)) {
+        qb_log(LOG_DEBUG, "ACPI-only shutdown refused (%s): plain shutdown",
+               e->message ? e->message : "?");
+        virResetLastError();
+        return virDomainShutdown(dom);
+    }
+    return -1;
+}
+
 static int lv_shutdown(void *bd, void *conn, const char *uuid, char **errmsg)
 {
-    return lv_on_domain(conn, uuid, virDomainShutdown, "cannot shut down", errmsg);
+    return lv_on_domain(conn, uuid, lv_shutdown_acpi, "cannot shut down", errmsg);
 }
 
 static int lv_destroy(void *bd, void *conn, const char *uuid, char **errmsg)

@@ -662,6 +662,78 @@ static void test_fake_order(void)
     fake_teardown();
 }
 
+/* A crash that reaches the loop before the start's own result: the result must not mark the
+ * dead domain running again (it would stay "running" until the next reconcile). */
+static void test_fake_crash_before_start_result(void)
+{
+    const report_t *r[4];
+    unsigned passes;
+
+    fake_setup();
+    /* STARTED and STOPPED "crashed" events, then create returns 0 */
+    drv_virt_fake_crash_next_create(fake, true);
+    start_ok(1, "vm1", U1);
+    drain();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(drv_virt_lookup(rec.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_STOPPED);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 4), 2); /* nothing after the crash */
+    CU_ASSERT_EQUAL(r[0]->state, DRV_DOM_RUNNING);
+    CU_ASSERT_TRUE(r[0]->by_us);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_FALSE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "crashed");
+
+    /* only the crash event arrives (its STARTED event never did): still not running */
+    drv_virt_fake_crash_next_create(fake, false);
+    start_ok(2, "vm2", U2);
+    drain();
+    CU_ASSERT_TRUE(drv_virt_lookup(rec.v, U2) == NULL ||
+                   drv_virt_lookup(rec.v, U2)->state != DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL(reports_for(U2, r, 4), 0);
+
+    /* the next reconcile agrees and reports nothing new */
+    passes = rec.reconciled + 1;
+    drv_virt_reconcile_now(rec.v);
+    CU_ASSERT_TRUE_FATAL(run_until(p_reconciled, &passes, WAIT_MS));
+    CU_ASSERT_PTR_NULL(drv_virt_lookup(rec.v, U1));
+    CU_ASSERT_PTR_NULL(drv_virt_lookup(rec.v, U2));
+    CU_ASSERT_EQUAL(reports_for(U1, r, 4), 2);
+    CU_ASSERT_EQUAL(reports_for(U2, r, 4), 0);
+
+    /* a normal start afterwards is reported as usual */
+    start_ok(3, "vm1", U1);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 4), 3);
+    CU_ASSERT_EQUAL(r[2]->state, DRV_DOM_RUNNING);
+    CU_ASSERT_TRUE(r[2]->by_us);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+    fake_teardown();
+}
+
+/* The same for a destroy: restarted by someone else before the destroy's result is handled,
+ * the domain must not be marked stopped by that result (Drover would start a second copy). */
+static void test_fake_restart_before_destroy_result(void)
+{
+    const report_t *r[4];
+    drv_dom_state_t st;
+
+    fake_setup();
+    start_ok(1, "vm1", U1);
+    drv_virt_fake_restart_next_destroy(fake);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 2, U1, 0), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(2));
+    CU_ASSERT_EQUAL(find_done(2)->rc, 0);
+    drain();
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U1, &st), 0);
+    CU_ASSERT_EQUAL(st, DRV_DOM_RUNNING);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(drv_virt_lookup(rec.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 4), 3); /* started, destroyed, started */
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_TRUE(r[1]->by_us);
+    CU_ASSERT_EQUAL(r[2]->state, DRV_DOM_RUNNING);
+    fake_teardown();
+}
+
 /* ---- the real backend on libvirt's test:///default ---- */
 
 #define TEST_DOM_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f" /* test:///default's "test" */
@@ -734,6 +806,9 @@ static void test_libvirt_test_driver(void)
     CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 8), 2);
     CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
     CU_ASSERT_TRUE(r[1]->by_us);
+    /* a shutdown, not the destroy a refused shutdown falls back to (the test driver refuses
+     * the ACPI-only flag: the backend then uses a plain shutdown) */
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "shutdown by guest");
     dom = virDomainLookupByUUIDString(side, U1);
     CU_ASSERT_PTR_NULL(dom); /* transient: gone */
     if (dom != NULL) {
@@ -810,6 +885,10 @@ int main(void)
     CU_add_test(suite, "ops for one UUID run in submission order", test_fake_order);
     CU_add_test(suite, "a connection dead before its open result is not used",
                 test_fake_dropped_at_open);
+    CU_add_test(suite, "a crash before the start's result is not undone by it",
+                test_fake_crash_before_start_result);
+    CU_add_test(suite, "a restart before the destroy's result is not undone by it",
+                test_fake_restart_before_destroy_result);
     suite = CU_add_suite("virt-libvirt", NULL, NULL);
     CU_add_test(suite, "test:///default: list, events, transient start/stop, validate",
                 test_libvirt_test_driver);
