@@ -124,11 +124,12 @@ static const drv_resource_t *res_by_uuid(drv_ha_t *ha, const char *uuid)
 
 /* Submit a command unless the same one is still in flight. */
 static void submit(drv_ha_t *ha, drv_cmd_type_t type, const char *name, const char *value,
-                   const char *value2, uint8_t obs, const char *uuid)
+                   const char *value2, uint8_t obs, uint64_t gen, const char *uuid)
 {
-    drv_cmd_t cmd = {type, name, value, false, value2, obs, 0, NULL};
-    g_autofree char *key = g_strdup_printf("%d|%s|%s|%s|%u", (int)type, name, value ? value : "",
-                                           value2 ? value2 : "", obs);
+    drv_cmd_t cmd = {.type = type, .name = name, .value = value, .value2 = value2, .obs = obs,
+                     .gen = gen};
+    g_autofree char *key = g_strdup_printf("%d|%s|%s|%s|%u|%" PRIu64, (int)type, name,
+                                           value ? value : "", value2 ? value2 : "", obs, gen);
     uint64_t req = 0;
     ha_req_t *hr;
     int rc;
@@ -182,7 +183,7 @@ static void report_failure(drv_ha_t *ha, const drv_resource_t *r, const char *wh
         return;
     }
     qb_log(LOG_WARNING, "HA: resource %s failed here: %s", r->name, why);
-    submit(ha, DRV_CMD_RES_REPORT, r->name, me, why, DRV_OBS_FAILED, r->uuid);
+    submit(ha, DRV_CMD_RES_REPORT, r->name, me, why, DRV_OBS_FAILED, r->gen, r->uuid);
 }
 
 static uint64_t start_op(drv_ha_t *ha, op_kind_t kind, const char *uuid, const char *name)
@@ -244,7 +245,7 @@ static void publish_capacity(drv_ha_t *ha, const drv_state_t *st, const char *me
 
     val = g_strdup_printf("%u %" PRIu64, cpu, mem);
     if (g_strcmp0(g_hash_table_lookup(st->settings, key), val) != 0) {
-        drv_cmd_t cmd = {DRV_CMD_SETTING_SET, key, val, false, NULL, 0, 0, NULL};
+        drv_cmd_t cmd = {.type = DRV_CMD_SETTING_SET, .name = key, .value = val};
         uint64_t req;
 
         if (!g_hash_table_contains(ha->cmd_keys, key)
@@ -293,7 +294,7 @@ static void coordinate(drv_ha_t *ha, const drv_state_t *st, const drv_cluster_vi
     for (guint i = 0; i < cmds->len; i++) {
         const drv_ha_cmd_t *c = cmds->pdata[i];
 
-        submit(ha, c->type, c->name, c->value, c->value2, c->obs, NULL);
+        submit(ha, c->type, c->name, c->value, c->value2, c->obs, c->gen, NULL);
     }
 }
 
@@ -329,7 +330,7 @@ static gboolean evaluate(gpointer ud)
             const drv_ha_cmd_t *c = cmds->pdata[i];
             const drv_resource_t *r = g_hash_table_lookup(st->resources, c->name);
 
-            submit(ha, c->type, c->name, c->value, c->value2, c->obs, r ? r->uuid : NULL);
+            submit(ha, c->type, c->name, c->value, c->value2, c->obs, c->gen, r ? r->uuid : NULL);
         }
         for (guint i = 0; i < acts->len; i++) {
             run_local_action(ha, acts->pdata[i]);

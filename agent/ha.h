@@ -6,10 +6,12 @@
  * - The coordinator turns the replicated state into a policy snapshot, runs the placement
  *   engine, and writes the outcome back as RES_ASSIGN / RES_FAILED / RES_PURGE commands.
  * - Every node agent compares the replicated state with what its hypervisor runs and starts,
- *   stops or reports. A VM is started only where it is assigned and only while no node
- *   reports it running; a copy is stopped where it is not assigned only when the coordinator
- *   moves it off that node or the assigned copy is confirmed running. Nothing is decided from
- *   a hypervisor view that is not current (libvirtd unreachable is never "stopped").
+ *   stops or reports. A VM is started only where it is assigned, only while no node reports
+ *   it running, and only once the node it is moved off (moving_from) has released it: a
+ *   report at the current assignment generation saying it does not run there. A copy is
+ *   stopped where it is not assigned only when the coordinator moves it off that node or the
+ *   assigned copy is confirmed running. Nothing is decided from a hypervisor view that is not
+ *   current (libvirtd unreachable is never "stopped").
  */
 #ifndef DRV_HA_H
 #define DRV_HA_H
@@ -43,7 +45,7 @@ typedef struct drv_ha_cmd {
     char *value;
     char *value2;
     uint8_t obs;
-    /* for local actions */
+    uint64_t gen; /* RES_REPORT: the assignment generation acted on */
 } drv_ha_cmd_t;
 
 typedef enum drv_ha_act {

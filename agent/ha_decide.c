@@ -22,10 +22,11 @@ void drv_ha_cmd_free(gpointer p)
 }
 
 static void push_cmd(GPtrArray *out, drv_cmd_type_t type, const char *name, const char *value,
-                     const char *value2, uint8_t obs)
+                     const char *value2, uint8_t obs, uint64_t gen)
 {
     drv_ha_cmd_t *c = g_new0(drv_ha_cmd_t, 1);
 
+    c->gen = gen;
     c->type = type;
     c->name = g_strdup(name);
     c->value = g_strdup(value);
@@ -89,7 +90,31 @@ static drv_obs_t reported(const drv_resource_t *r, const char *node)
     return n ? n->obs : DRV_OBS_STOPPED;
 }
 
+/* NODE has said, at the current assignment generation or later, that the VM does not run
+ * there: a start it may have had in flight when the VM was moved off it is over. */
+static bool released(const drv_resource_t *r, const char *node)
+{
+    const drv_res_node_t *n = node ? g_hash_table_lookup(r->nodes, node) : NULL;
+
+    return n != NULL && n->gen >= r->gen && n->obs != DRV_OBS_RUNNING;
+}
+
+static bool member(const drv_ha_node_t *nodes, size_t n, const char *name)
+{
+    int i = node_index(nodes, n, name);
+
+    return i >= 0 && nodes[i].member;
+}
+
 /* ---- coordinator ---- */
+
+/* A removed resource is forgotten only once it is assigned nowhere, no node reports it
+ * running, and the last node it was on has released it. */
+static bool purgeable(const drv_resource_t *r)
+{
+    return r->role == DRV_ROLE_REMOVING && drv_resource_running_elsewhere(r, NULL) == NULL
+           && r->assigned == NULL && (r->moving_from == NULL || released(r, r->moving_from));
+}
 
 typedef struct vm_extra {
     const drv_resource_t *r;
@@ -124,8 +149,8 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
     for (guint i = 0; i < res->len; i++) {
         const drv_resource_t *r = res->pdata[i];
 
-        if (r->role == DRV_ROLE_REMOVING && drv_resource_running_elsewhere(r, NULL) == NULL) {
-            push_cmd(out, DRV_CMD_RES_PURGE, r->name, NULL, NULL, 0);
+        if (purgeable(r)) {
+            push_cmd(out, DRV_CMD_RES_PURGE, r->name, NULL, NULL, 0, 0);
         }
     }
     if (res->len == 0 || n_nodes == 0) {
@@ -225,23 +250,36 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
         int target = plan->placement[v];
         const char *want_node, *want_from, *want_failed;
 
+        if (purgeable(r)) {
+            continue;
+        }
         if (cur >= 0 && in.nodes[cur].state == DRV_NODE_FAILED) {
             /* Its node is gone and not fenced: it may still run there. Recovery elsewhere
              * waits for fencing; until then nothing about it changes. */
             continue;
         }
         want_node = target >= 0 ? in.nodes[target].name : NULL;
-        want_from = (ex[v].running && want_node && strcmp(ex[v].running, want_node) != 0)
-                        ? ex[v].running
-                        : NULL;
+        if (ex[v].running) {
+            /* moved off (or stopped on) the node running it */
+            want_from = g_strcmp0(ex[v].running, want_node) != 0 ? ex[v].running : NULL;
+        } else if (r->moving_from && !released(r, r->moving_from)) {
+            want_from = r->moving_from; /* an earlier move off it is not released yet */
+        } else if (r->assigned && g_strcmp0(r->assigned, want_node) != 0
+                   && member(nodes, n_nodes, r->assigned)) {
+            /* reassigned before it ran there: that node may have a start in flight, and only
+             * its report after this assignment (a newer generation) releases it */
+            want_from = r->assigned;
+        } else {
+            want_from = NULL;
+        }
         want_failed = (in.vms[v].want_started && target < 0)
                           ? (unplaced[v] ? unplaced[v] : "cannot be placed")
                           : NULL;
         if (g_strcmp0(want_node, r->assigned) != 0 || g_strcmp0(want_from, r->moving_from) != 0) {
-            push_cmd(out, DRV_CMD_RES_ASSIGN, r->name, want_node, want_from, 0);
+            push_cmd(out, DRV_CMD_RES_ASSIGN, r->name, want_node, want_from, 0, 0);
         }
         if (g_strcmp0(want_failed, r->failed) != 0) {
-            push_cmd(out, DRV_CMD_RES_FAILED, r->name, want_failed, NULL, 0);
+            push_cmd(out, DRV_CMD_RES_FAILED, r->name, want_failed, NULL, 0, 0);
         }
     }
     g_free(unplaced);
@@ -275,15 +313,18 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
         if (busy(ud, r->uuid)) {
             continue; /* an operation or a report about it is in flight */
         }
-        /* Tell the cluster what runs here (a FAILED report stands until it runs again). */
+        /* Tell the cluster what runs here (a FAILED report stands until it runs again), and
+         * release a VM moved off this node once it does not run here. */
         if (here && rep != DRV_OBS_RUNNING) {
-            push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_RUNNING);
-        } else if (!here && rep == DRV_OBS_RUNNING) {
-            push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_STOPPED);
+            push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_RUNNING, r->gen);
+        } else if (!here && (rep == DRV_OBS_RUNNING
+                             || (g_strcmp0(r->moving_from, me) == 0 && !released(r, me)))) {
+            push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_STOPPED, r->gen);
         }
         if (!here) {
             if (r->role == DRV_ROLE_STARTED && assigned_here
                 && drv_resource_running_elsewhere(r, me) == NULL
+                && (r->moving_from == NULL || released(r, r->moving_from))
                 && drv_ha_recent_failures(r, me, p) < p->max_failures) {
                 a = g_new0(drv_ha_local_action_t, 1);
                 a->act = DRV_HA_START;

@@ -496,6 +496,7 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
             }
         }
         add = drv_resource_copy(m->cmd_res);
+        add->gen = 0;
         /* only the definition and the role come from the client */
         set_str(&add->move_to, NULL);
         set_str(&add->assigned, NULL);
@@ -555,6 +556,7 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
     case DRV_CMD_RES_ASSIGN:
         set_str(&r->assigned, m->cmd_value);
         set_str(&r->moving_from, m->cmd_value2);
+        r->gen++;
         qb_log(LOG_INFO, "cluster: resource %s assigned to %s%s%s", r->name,
                r->assigned ? r->assigned : "(none)", r->moving_from ? ", moving from " : "",
                r->moving_from ? r->moving_from : "");
@@ -582,6 +584,7 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
                    m->cmd_value, n->failures, m->cmd_value2);
         }
         n->obs = (drv_obs_t)m->cmd_obs;
+        n->gen = MAX(n->gen, m->cmd_gen);
         break;
     }
     case DRV_CMD_RES_FAILED:

@@ -47,7 +47,8 @@ typedef enum drv_cmd_type {
     DRV_CMD_RES_MOVE = 13,   /* value: target node; NULL or "" = clear */
     DRV_CMD_RES_ASSIGN = 14, /* coordinator: value = node or NULL, value2 = moving_from or NULL */
     DRV_CMD_RES_REPORT = 15, /* node agent: value = node, obs, ts = its wall clock (ms),
-                                value2 = error text for DRV_OBS_FAILED */
+                                gen = assignment generation seen, value2 = error text for
+                                DRV_OBS_FAILED */
     DRV_CMD_RES_FAILED = 16, /* coordinator: value = reason, NULL or "" = clear */
     DRV_CMD_RES_PURGE = 17,  /* coordinator: forget a removed resource no node runs */
 } drv_cmd_type_t;
@@ -62,6 +63,7 @@ typedef struct drv_cmd {
     const char *value2;
     uint8_t obs;       /* RES_REPORT: drv_obs_t */
     uint64_t ts;       /* RES_REPORT */
+    uint64_t gen;      /* RES_REPORT: the assignment generation the node acted on */
     const drv_resource_t *res; /* RES_ADD */
 } drv_cmd_t;
 

@@ -33,6 +33,7 @@ typedef enum drv_obs {
 
 typedef struct drv_res_node {
     drv_obs_t obs;
+    uint64_t gen;            /* the resource's assignment generation the report was made at */
     uint32_t failures;       /* failures on this node inside the current window */
     uint64_t window_start;   /* reporter's wall clock (ms) of the first of them */
     char *last_error;        /* text of the latest failure, or NULL */
@@ -68,7 +69,9 @@ struct drv_resource {
     char *move_to; /* `resource move` target, NULL when cleared */
 
     char *assigned;    /* node it should run on, NULL: nowhere */
-    char *moving_from; /* the coordinator moves it off this node: that node stops it */
+    char *moving_from; /* the coordinator moves it off this node: that node stops it, then
+                          releases it by a report at the current generation */
+    uint64_t gen;      /* assignment generation: +1 at every RES_ASSIGN applied */
     char *failed;      /* NULL, or why the coordinator gave up on it */
 
     GHashTable *nodes; /* node name -> drv_res_node_t * */

@@ -88,7 +88,8 @@ static bool res_node_eq(gconstpointer a, gconstpointer b)
 {
     const drv_res_node_t *x = a, *y = b;
 
-    return x->obs == y->obs && x->failures == y->failures && x->window_start == y->window_start
+    return x->obs == y->obs && x->gen == y->gen && x->failures == y->failures
+           && x->window_start == y->window_start
            && g_strcmp0(x->last_error, y->last_error) == 0;
 }
 
@@ -179,6 +180,7 @@ drv_resource_t *drv_resource_copy(const drv_resource_t *r)
     c->move_to = g_strdup(r->move_to);
     c->assigned = g_strdup(r->assigned);
     c->moving_from = g_strdup(r->moving_from);
+    c->gen = r->gen;
     c->failed = g_strdup(r->failed);
     c->last_failure = g_strdup(r->last_failure);
     g_hash_table_iter_init(&it, r->nodes);
@@ -199,7 +201,8 @@ bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b)
         || a->memory_mib != b->memory_mib || a->priority != b->priority
         || a->allow_migrate != b->allow_migrate || a->role != b->role
         || g_strcmp0(a->move_to, b->move_to) || g_strcmp0(a->assigned, b->assigned)
-        || g_strcmp0(a->moving_from, b->moving_from) || g_strcmp0(a->failed, b->failed)
+        || g_strcmp0(a->moving_from, b->moving_from) || a->gen != b->gen
+        || g_strcmp0(a->failed, b->failed)
         || g_strcmp0(a->last_failure, b->last_failure) || a->prefer->len != b->prefer->len
         || a->anti_affinity->len != b->anti_affinity->len
         || g_hash_table_size(a->nodes) != g_hash_table_size(b->nodes)) {

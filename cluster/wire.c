@@ -125,6 +125,7 @@ static void put_resource(GByteArray *b, const drv_resource_t *r)
     put_opt(b, r->move_to);
     put_opt(b, r->assigned);
     put_opt(b, r->moving_from);
+    put_u64(b, r->gen);
     put_opt(b, r->failed);
     put_opt(b, r->last_failure);
     keys = sorted_keys(r->nodes);
@@ -134,6 +135,7 @@ static void put_resource(GByteArray *b, const drv_resource_t *r)
 
         put_str(b, keys->pdata[i]);
         put_u8(b, (uint8_t)n->obs);
+        put_u64(b, n->gen);
         put_u32(b, n->failures);
         put_u64(b, n->window_start);
         put_opt(b, n->last_error);
@@ -298,6 +300,7 @@ uint8_t *drv_wire_cmd(uint64_t round, uint64_t req_id, const drv_cmd_t *cmd, siz
     put_opt(b, cmd->value2);
     put_u8(b, cmd->obs);
     put_u64(b, cmd->ts);
+    put_u64(b, cmd->gen);
     put_u8(b, cmd->res ? 1 : 0);
     if (cmd->res) {
         put_resource(b, cmd->res);
@@ -668,6 +671,7 @@ static drv_resource_t *get_resource(reader_t *r)
     res->move_to = get_opt(r, "resource: bad move_to");
     res->assigned = get_opt(r, "resource: bad assigned");
     res->moving_from = get_opt(r, "resource: bad moving_from");
+    res->gen = get_u64(r, "resource: truncated generation");
     res->failed = get_opt(r, "resource: bad failed");
     res->last_failure = get_opt(r, "resource: bad last_failure");
     n = get_u32(r, "resource: truncated node reports");
@@ -679,6 +683,7 @@ static drv_resource_t *get_resource(reader_t *r)
         drv_res_node_t *rn = g_new0(drv_res_node_t, 1);
 
         rn->obs = (drv_obs_t)get_u8(r, "resource: truncated report");
+        rn->gen = get_u64(r, "resource: truncated report");
         rn->failures = get_u32(r, "resource: truncated report");
         rn->window_start = get_u64(r, "resource: truncated report");
         rn->last_error = get_opt(r, "resource: bad report error");
@@ -875,6 +880,7 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
         msg->cmd_value2 = get_str(&r, true, "cmd: bad second value");
         msg->cmd_obs = get_u8(&r, "cmd: truncated observation");
         msg->cmd_ts = get_u64(&r, "cmd: truncated timestamp");
+        msg->cmd_gen = get_u64(&r, "cmd: truncated generation");
         has_res = get_u8(&r, "cmd: truncated resource flag");
         if (!r.err && has_res > 1) {
             r.err = "cmd: resource flag out of range";
@@ -891,7 +897,7 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
         }
         msg->cmd_flag = flag == 1;
         cmd = (drv_cmd_t){msg->cmd_type, msg->cmd_name, msg->cmd_value, msg->cmd_flag,
-                          msg->cmd_value2, msg->cmd_obs, msg->cmd_ts, msg->cmd_res};
+                          msg->cmd_value2, msg->cmd_obs, msg->cmd_ts, msg->cmd_gen, msg->cmd_res};
         if (!drv_cmd_valid(&cmd, &r.err)) {
             break;
         }

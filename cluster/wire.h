@@ -49,6 +49,7 @@ typedef struct drv_msg {
     char *cmd_value2;     /* CMD (owned; "" when absent) */
     uint8_t cmd_obs;
     uint64_t cmd_ts;
+    uint64_t cmd_gen;
     drv_resource_t *cmd_res; /* CMD RES_ADD (owned) */
     drv_state_t *state;   /* STATE (owned) */
 } drv_msg_t;

@@ -35,13 +35,23 @@ static void set(char **f, const char *v)
     *f = g_strdup(v);
 }
 
+/* A report made now (at the resource's current assignment generation). */
 static void report(drv_resource_t *r, const char *node, drv_obs_t obs, uint32_t failures)
 {
     drv_res_node_t *n = drv_resource_node(r, node, true);
 
     n->obs = obs;
+    n->gen = r->gen;
     n->failures = failures;
     n->window_start = failures ? params.now_wall_ms - 1000 : 0;
+}
+
+/* What applying RES_ASSIGN does. */
+static void assign(drv_resource_t *r, const char *node, const char *from)
+{
+    set(&r->assigned, node);
+    set(&r->moving_from, from);
+    r->gen++;
 }
 
 /* Coordinator output as one line per command: "ASSIGN vm1 n2 n1", "FAILED vm1 reason". */
@@ -154,24 +164,32 @@ static void test_restart_in_place_then_relocate(void)
     g_autoptr(drv_state_t) st = drv_state_new();
     drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
 
-    set(&r->assigned, "n2");
+    assign(r, "n2", NULL);
     report(r, "n2", DRV_OBS_FAILED, 1);
     EXPECT(local(st, "n2", none), "START vm1");
     EXPECT(coordinate(st, nodes3, 3), "");
     report(r, "n2", DRV_OBS_FAILED, 3);
     EXPECT(local(st, "n2", none), ""); /* out of restarts here */
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n1 n2");
+    assign(r, "n1", "n2");
+    EXPECT(local(st, "n1", none), "");                  /* n2 has not released it yet */
+    EXPECT(local(st, "n2", none), "REPORT vm1 stopped"); /* the release */
+    report(r, "n2", DRV_OBS_STOPPED, 3);
+    EXPECT(local(st, "n2", none), "");
+    EXPECT(local(st, "n1", none), "START vm1");
     EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n1 -");
+    assign(r, "n1", NULL);
     /* failed everywhere: marked failed with the reason, assigned nowhere */
     report(r, "n1", DRV_OBS_FAILED, 3);
     report(r, "n3", DRV_OBS_FAILED, 3);
     {
         g_autofree char *got = coordinate(st, nodes3, 3);
 
-        CU_ASSERT_TRUE(g_str_has_prefix(got, "ASSIGN vm1 - -; FAILED vm1 "));
+        CU_ASSERT_TRUE(g_str_has_prefix(got, "ASSIGN vm1 - n1; FAILED vm1 "));
     }
     /* an old window does not count */
-    drv_resource_node(r, "n1", false)->window_start = params.now_wall_ms - 700000;
-    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n1 -");
+    drv_resource_node(r, "n3", false)->window_start = params.now_wall_ms - 700000;
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n3 n1");
 }
 
 static void test_stray_and_adoption(void)
@@ -204,17 +222,75 @@ static void test_stop_remove(void)
     g_autoptr(drv_state_t) st = drv_state_new();
     drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
 
-    set(&r->assigned, "n2");
+    assign(r, "n2", NULL);
     report(r, "n2", DRV_OBS_RUNNING, 0);
     r->role = DRV_ROLE_STOPPED;
-    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 - -");
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 - n2");
+    assign(r, NULL, "n2");
     EXPECT(local(st, "n2", vm1_up), "STOP vm1");
     r->role = DRV_ROLE_REMOVING;
     EXPECT(local(st, "n2", vm1_up), "STOP vm1");
-    set(&r->assigned, NULL);
-    EXPECT(coordinate(st, nodes3, 3), "");
+    EXPECT(coordinate(st, nodes3, 3), ""); /* still running on n2: not forgotten */
+    EXPECT(local(st, "n2", none), "REPORT vm1 stopped");
     report(r, "n2", DRV_OBS_STOPPED, 0);
     EXPECT(coordinate(st, nodes3, 3), "PURGE vm1 - -");
+}
+
+/* Review finding: reassigned (here by a standby) while its start on n1 is in flight and n1 has
+ * not reported anything yet. The new node must wait for n1's release. */
+static void test_reassign_during_start(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+    drv_node_admin_t sb = {true, false};
+    g_autofree char *got = NULL;
+    const char *to;
+
+    assign(r, "n1", NULL); /* n1 starts it; no report yet */
+    g_hash_table_insert(st->node_admin, g_strdup("n1"), g_memdup2(&sb, sizeof(sb)));
+    got = coordinate(st, nodes3, 3);
+    CU_ASSERT_TRUE(g_str_has_prefix(got, "ASSIGN vm1 n") && g_str_has_suffix(got, " n1"));
+    to = strstr(got, "n2") ? "n2" : "n3";
+    assign(r, to, "n1");
+    EXPECT(local(st, to, none), ""); /* not before n1 said it does not run it */
+    /* n1's start completes: it runs there, is moved off, so it stops, then releases */
+    EXPECT(local(st, "n1", vm1_up), "REPORT vm1 running; STOP vm1");
+    report(r, "n1", DRV_OBS_RUNNING, 0);
+    EXPECT(local(st, to, none), "");
+    EXPECT(local(st, "n1", none), "REPORT vm1 stopped");
+    report(r, "n1", DRV_OBS_STOPPED, 0);
+    EXPECT(local(st, to, none), "START vm1");
+    /* an old report of n1 (before the reassignment) is no release */
+    drv_resource_node(r, "n1", false)->gen = r->gen - 1;
+    EXPECT(local(st, to, none), "");
+}
+
+/* Review finding: removed while its start is in flight, or while its node's daemon is gone
+ * after saying "stopped": never forgotten while a copy may still run somewhere. */
+static void test_remove_during_start(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+    drv_ha_node_t n[3];
+
+    assign(r, "n1", NULL);
+    r->role = DRV_ROLE_REMOVING;
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 - n1");
+    assign(r, NULL, "n1");
+    EXPECT(coordinate(st, nodes3, 3), "");
+    EXPECT(local(st, "n1", vm1_up), "REPORT vm1 running; STOP vm1");
+    EXPECT(local(st, "n1", none), "REPORT vm1 stopped");
+    report(r, "n1", DRV_OBS_STOPPED, 0);
+    EXPECT(coordinate(st, nodes3, 3), "PURGE vm1 - -");
+
+    /* case B: n1's daemon gone, its last word "stopped" from before the removal */
+    r->gen = 5;
+    set(&r->assigned, "n1");
+    set(&r->moving_from, NULL);
+    drv_resource_node(r, "n1", false)->gen = 4;
+    memcpy(n, nodes3, sizeof(n));
+    n[0].member = false;
+    EXPECT(coordinate(st, n, 3), "");
 }
 
 static void test_gone_node_left_alone(void)
@@ -292,6 +368,8 @@ int main(void)
     CU_add_test(suite, "strays and adoption", test_stray_and_adoption);
     CU_add_test(suite, "stop and remove", test_stop_remove);
     CU_add_test(suite, "a gone node's VMs are left alone", test_gone_node_left_alone);
+    CU_add_test(suite, "reassigned during a start: wait for the release", test_reassign_during_start);
+    CU_add_test(suite, "removed during a start: no purge before the release", test_remove_during_start);
     CU_add_test(suite, "standby drains", test_standby_drains);
     CU_add_test(suite, "hard anti-affinity spreads", test_anti_affinity_spreads);
     CU_basic_set_mode(CU_BRM_VERBOSE);

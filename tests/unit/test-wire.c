@@ -95,7 +95,7 @@ static uint8_t *enc_cmd_node(size_t *len)
 static uint8_t *enc_cmd_res_add(size_t *len)
 {
     drv_resource_t *r = sample_resource("vm2");
-    drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm2", NULL, false, NULL, 0, 0, r};
+    drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm2", .res = r};
     uint8_t *b = drv_wire_cmd(42, 7, &cmd, len);
 
     drv_resource_free(r);
@@ -105,7 +105,7 @@ static uint8_t *enc_cmd_res_add(size_t *len)
 static uint8_t *enc_cmd_report(size_t *len)
 {
     drv_cmd_t cmd = {DRV_CMD_RES_REPORT, "vm2", "n3", false, "guest crashed", DRV_OBS_FAILED,
-                     99, NULL};
+                     99, 7, NULL};
 
     return drv_wire_cmd(42, 8, &cmd, len);
 }
@@ -177,6 +177,7 @@ static void test_round_trip(void)
         CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, NULL), DRV_OK);
         CU_ASSERT_EQUAL(m.cmd_obs, DRV_OBS_FAILED);
         CU_ASSERT_EQUAL(m.cmd_ts, 99);
+        CU_ASSERT_EQUAL(m.cmd_gen, 7);
         CU_ASSERT_STRING_EQUAL(m.cmd_value, "n3");
         CU_ASSERT_STRING_EQUAL(m.cmd_value2, "guest crashed");
         drv_msg_clear(&m);
@@ -194,7 +195,7 @@ static void test_bad_resource_defs(void)
     /* the encoder only takes valid definitions: spoil the encoded bytes, then reseal */
     r = sample_resource("vm3");
     {
-        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", NULL, false, NULL, 0, 0, r};
+        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", .res = r};
         g_autofree uint8_t *b = drv_wire_cmd(1, 1, &cmd, &len);
         uint8_t *u = memmem(b, len, "6f1c2d9a", 8);
 
@@ -203,7 +204,7 @@ static void test_bad_resource_defs(void)
         CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
     }
     {
-        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", NULL, false, NULL, 0, 0, r};
+        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", .res = r};
         g_autofree uint8_t *b = drv_wire_cmd(1, 1, &cmd, &len);
         uint8_t *x = memmem(b, len, "<domain", 7);
 
@@ -213,14 +214,14 @@ static void test_bad_resource_defs(void)
         CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
     }
     {
-        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm4", NULL, false, NULL, 0, 0, r};
+        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm4", .res = r};
 
         /* name and definition disagree: refused before encoding */
         CU_ASSERT_FALSE(drv_cmd_valid(&cmd, &why));
     }
     r->cpu = 0;
     {
-        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", NULL, false, NULL, 0, 0, r};
+        drv_cmd_t cmd = {DRV_CMD_RES_ADD, "vm3", .res = r};
 
         CU_ASSERT_FALSE(drv_cmd_valid(&cmd, &why));
     }
