@@ -54,6 +54,7 @@ typedef enum {
     JOB_SHUTDOWN,
     JOB_DESTROY,
     JOB_VALIDATE,
+    JOB_MIGRATE,
     JOB_QUIT,
 } job_kind_t;
 
@@ -64,6 +65,8 @@ typedef struct item {
     uint64_t op_id;
     char uuid[DRV_UUID_STRLEN];
     char *xml;
+    char *dest_uri;        /* JOB_MIGRATE */
+    char *migrate_uri;     /* JOB_MIGRATE, may be NULL */
     drv_virt_sink_t *sink; /* JOB_OPEN: handed to the backend on success */
     /* results / event data */
     int rc;
@@ -77,7 +80,7 @@ typedef struct item {
     char *reason;
 } item_t;
 
-typedef enum { OP_START, OP_STOP } op_kind_t;
+typedef enum { OP_START, OP_STOP, OP_MIGRATE } op_kind_t;
 typedef enum { PH_QUEUED, PH_RUNNING, PH_GRACE, PH_DESTROYING } op_phase_t;
 
 typedef struct op {
@@ -88,6 +91,8 @@ typedef struct op {
     char uuid[DRV_UUID_STRLEN];
     char *name; /* START: from the XML */
     char *xml;
+    char *dest_uri;    /* MIGRATE */
+    char *migrate_uri; /* MIGRATE, may be NULL */
     unsigned grace_ms;
     guint grace_timer;
 } op_t;
@@ -101,6 +106,10 @@ typedef struct uctx {
     /* change counter of the last stop seen for a UUID that had no table entry (a crash whose
      * STARTED event never arrived): newer than a start job submitted before it */
     gint stopped_seq;
+    /* the last migrate op finished before mig_until (monotonic us): its libvirt events (pause,
+     * rollback resume) may still be on their way; mig_ok: it succeeded (the domain is gone) */
+    gint64 mig_until;
+    bool mig_ok;
 } uctx_t;
 
 typedef struct entry {
@@ -179,6 +188,8 @@ static void item_free(item_t *it)
         return;
     }
     g_free(it->xml);
+    g_free(it->dest_uri);
+    g_free(it->migrate_uri);
     g_free(it->errmsg);
     for (size_t i = 0; i < it->n_doms; i++) {
         g_free(it->doms[i].name);
@@ -346,6 +357,18 @@ static void run_job(drv_virt_t *v, item_t *it)
     case JOB_VALIDATE:
         it->rc = v->be->validate_xml(bd, v->w_conn, it->xml, &it->errmsg);
         break;
+    case JOB_MIGRATE:
+        it->rc = need_conn(v, it);
+        if (it->rc == 0 && v->be->migrate == NULL) {
+            it->errmsg = g_strdup_printf("the %s backend cannot migrate", v->be->name);
+            it->rc = -EIO;
+        }
+        if (it->rc == 0) {
+            /* blocks this worker (every later job) until the migration is over */
+            it->rc =
+                v->be->migrate(bd, v->w_conn, it->uuid, it->dest_uri, it->migrate_uri, &it->errmsg);
+        }
+        break;
     case JOB_QUIT:
         break;
     }
@@ -401,19 +424,60 @@ static drv_dom_state_t op_target(const op_t *op)
     return op->kind == OP_START ? DRV_DOM_RUNNING : DRV_DOM_STOPPED;
 }
 
-static bool expected(drv_virt_t *v, const char *uuid, drv_dom_state_t state)
+static const char *op_kind_str(op_kind_t k)
+{
+    switch (k) {
+    case OP_START:
+        return "Start";
+    case OP_STOP:
+        return "Stop";
+    case OP_MIGRATE:
+        break;
+    }
+    return "Migration";
+}
+
+/* A change a live migration makes on the source: paused at the end of the copy, stopped when
+ * the destination took over, resumed when libvirt rolled a failure back. */
+static bool migration_change(drv_dom_state_t state, const char *reason)
+{
+    switch (state) {
+    case DRV_DOM_STOPPED:
+        return g_strcmp0(reason, DRV_VIRT_REASON_MIGRATED) == 0;
+    case DRV_DOM_PAUSED:
+        return g_strcmp0(reason, DRV_VIRT_REASON_PAUSED_MIGRATION) == 0;
+    case DRV_DOM_RUNNING:
+        return g_strcmp0(reason, DRV_VIRT_REASON_RESUMED_MIGRATION) == 0;
+    case DRV_DOM_OTHER:
+        break;
+    }
+    return false;
+}
+
+static bool expected(drv_virt_t *v, const char *uuid, drv_dom_state_t state, const char *reason)
 {
     uctx_t *u = uctx_get(v, uuid, false);
+    gint64 now = g_get_monotonic_time();
     op_t *head;
 
     if (u == NULL) {
         return false;
     }
     head = g_queue_peek_head(&u->ops);
-    if (head != NULL && head->phase != PH_QUEUED && op_target(head) == state) {
-        return true;
+    if (head != NULL && head->phase != PH_QUEUED) {
+        if (head->kind == OP_MIGRATE) {
+            /* a crash during a migration is not by us: only what the migration itself does */
+            if (migration_change(state, reason)) {
+                return true;
+            }
+        } else if (op_target(head) == state) {
+            return true;
+        }
     }
-    return u->recent_valid && u->recent_target == state && g_get_monotonic_time() < u->recent_until;
+    if (now < u->mig_until && migration_change(state, reason)) {
+        return true; /* a late event of the migration that just finished */
+    }
+    return u->recent_valid && u->recent_target == state && now < u->recent_until;
 }
 
 static void op_finish(drv_virt_t *v, const char *uuid, int rc, const char *errmsg);
@@ -451,7 +515,7 @@ static void apply_state(drv_virt_t *v, const char *uuid, const char *name, drv_d
     }
     e->dom.state = state;
     e->changed_seq = g_atomic_int_add(&v->seq, 1) + 1;
-    by_us = expected(v, uuid, state);
+    by_us = expected(v, uuid, state, reason);
     qb_log(by_us || state == DRV_DOM_RUNNING ? LOG_NOTICE : LOG_WARNING,
            "Domain %s (%s) is now %s: %s%s", e->dom.name ? e->dom.name : "?", uuid,
            drv_dom_state_str(state), reason, by_us ? "" : " (not by Drover)");
@@ -674,7 +738,8 @@ static gboolean on_reconcile_timer(gpointer data)
     while (g_hash_table_iter_next(&iter, NULL, &val)) {
         uctx_t *u = val;
 
-        if (g_queue_is_empty(&u->ops) && (!u->recent_valid || now >= u->recent_until)) {
+        if (g_queue_is_empty(&u->ops) && (!u->recent_valid || now >= u->recent_until) &&
+            now >= u->mig_until) {
             g_hash_table_iter_remove(&iter);
         }
     }
@@ -717,6 +782,8 @@ static void op_free(op_t *op)
     }
     g_free(op->name);
     g_free(op->xml);
+    g_free(op->dest_uri);
+    g_free(op->migrate_uri);
     g_free(op);
 }
 
@@ -738,12 +805,15 @@ static void op_finish(drv_virt_t *v, const char *uuid, int rc, const char *errms
         u->recent_target = op_target(op);
         u->recent_until = g_get_monotonic_time() + (gint64)DRV_VIRT_BY_US_WINDOW_MS * 1000;
     }
+    if (op->kind == OP_MIGRATE) {
+        u->mig_ok = rc == 0;
+        u->mig_until = g_get_monotonic_time() + (gint64)DRV_VIRT_BY_US_WINDOW_MS * 1000;
+    }
     if (rc == 0) {
-        qb_log(LOG_INFO, "%s of %s done (op %" PRIu64 ")", op->kind == OP_START ? "Start" : "Stop",
-               uuid, id);
+        qb_log(LOG_INFO, "%s of %s done (op %" PRIu64 ")", op_kind_str(op->kind), uuid, id);
     } else {
-        qb_log(LOG_ERR, "%s of %s failed (op %" PRIu64 "): %s",
-               op->kind == OP_START ? "Start" : "Stop", uuid, id, errmsg ? errmsg : "");
+        qb_log(LOG_ERR, "%s of %s failed (op %" PRIu64 "): %s", op_kind_str(op->kind), uuid, id,
+               errmsg ? errmsg : "");
     }
     op_free(op);
     if (v->cb->op_done != NULL) {
@@ -762,6 +832,10 @@ static void op_submit_job(drv_virt_t *v, op_t *op, job_kind_t job)
     if (job == JOB_CREATE) {
         it->xml = g_strdup(op->xml);
     }
+    if (job == JOB_MIGRATE) {
+        it->dest_uri = g_strdup(op->dest_uri);
+        it->migrate_uri = g_strdup(op->migrate_uri);
+    }
     submit(v, it);
 }
 
@@ -777,6 +851,10 @@ static void op_dispatch(drv_virt_t *v, const char *uuid)
     if (op->kind == OP_START) {
         qb_log(LOG_NOTICE, "Starting domain %s (%s), op %" PRIu64, op->name, op->uuid, op->id);
         op_submit_job(v, op, JOB_CREATE);
+    } else if (op->kind == OP_MIGRATE) {
+        qb_log(LOG_NOTICE, "Live-migrating domain %s to %s (stream %s), op %" PRIu64, op->uuid,
+               op->dest_uri, op->migrate_uri ? op->migrate_uri : "libvirt's default", op->id);
+        op_submit_job(v, op, JOB_MIGRATE);
     } else if (op->grace_ms == 0) {
         qb_log(LOG_NOTICE, "Destroying domain %s, op %" PRIu64, op->uuid, op->id);
         op->phase = PH_DESTROYING;
@@ -880,6 +958,21 @@ static void op_job_done(drv_virt_t *v, item_t *it)
         }
         op_finish(v, it->uuid, map_rc(rc), it->errmsg);
         return;
+    case JOB_MIGRATE:
+        if (rc == 0) {
+            /* the domain is gone from here, whatever events (its pause) came since the submit;
+             * a STOPPED "migrated" event already applied makes this a no-op */
+            apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, DRV_VIRT_REASON_MIGRATED);
+            op_finish(v, it->uuid, 0, NULL);
+            return;
+        }
+        op_finish(v, it->uuid, map_rc(rc), it->errmsg);
+        if (rc != -ENOENT) {
+            /* libvirt rolled back; let a list pass confirm what the events said (a failure in
+             * the last phase may leave the domain at the destination after all) */
+            submit_list(v);
+        }
+        return;
     default:
         return;
     }
@@ -952,6 +1045,29 @@ int drv_virt_stop(drv_virt_t *v, uint64_t op_id, const char *uuid, unsigned grac
     return 0;
 }
 
+int drv_virt_migrate(drv_virt_t *v, uint64_t op_id, const char *uuid, const char *dest_uri,
+                     const char *migrate_uri)
+{
+    char canon[DRV_UUID_STRLEN];
+    op_t *op;
+
+    if (v == NULL || uuid == NULL || dest_uri == NULL || *dest_uri == '\0' ||
+        drv_uuid_canon(uuid, canon) != 0) {
+        return DRV_ERR_BAD_ARGS;
+    }
+    if (!v->connected) {
+        return DRV_ERR_NOT_CONNECTED;
+    }
+    op = g_new0(op_t, 1);
+    op->id = op_id;
+    op->kind = OP_MIGRATE;
+    g_strlcpy(op->uuid, canon, sizeof(op->uuid));
+    op->dest_uri = g_strdup(dest_uri);
+    op->migrate_uri = migrate_uri && *migrate_uri ? g_strdup(migrate_uri) : NULL;
+    op_enqueue(v, op);
+    return 0;
+}
+
 int drv_virt_validate(drv_virt_t *v, uint64_t op_id, const char *xml)
 {
     drv_dom_def_t def;
@@ -976,12 +1092,29 @@ int drv_virt_validate(drv_virt_t *v, uint64_t op_id, const char *xml)
 
 /* ---- dispatch of items on the main loop ---- */
 
+/* libvirt dispatches events from the loop, so the pause of a migration can reach us after the
+ * migration's own result: the domain is gone by then, and must not come back as "paused". */
+static bool stale_migration_event(drv_virt_t *v, const item_t *it)
+{
+    const uctx_t *u = uctx_get(v, it->uuid, false);
+    const entry_t *e = g_hash_table_lookup(v->table, it->uuid);
+
+    return u != NULL && u->mig_ok && g_get_monotonic_time() < u->mig_until &&
+           it->state != DRV_DOM_STOPPED && migration_change(it->state, it->reason) &&
+           (e == NULL || e->dom.state == DRV_DOM_STOPPED);
+}
+
 static void handle_item(drv_virt_t *v, item_t *it)
 {
     switch (it->kind) {
     case ITEM_EVENT:
         if (it->gen != v->gen || !v->connected) {
             qb_log(LOG_DEBUG, "Event for %s while not connected: ignored (%s)", it->uuid,
+                   it->reason);
+            return;
+        }
+        if (stale_migration_event(v, it)) {
+            qb_log(LOG_DEBUG, "Late migration event for %s dropped: migrated away (%s)", it->uuid,
                    it->reason);
             return;
         }
@@ -1017,6 +1150,7 @@ static void handle_item(drv_virt_t *v, item_t *it)
     case JOB_CREATE:
     case JOB_SHUTDOWN:
     case JOB_DESTROY:
+    case JOB_MIGRATE:
         op_job_done(v, it);
         return;
     case JOB_CLOSE:

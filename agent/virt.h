@@ -6,6 +6,8 @@
  * iterates GLib's default main context (droverd's one main loop). Blocking libvirt calls run in
  * one private worker thread, in submission order, and their results are posted back to the
  * default context. A backend (the ops table below) is the only code that runs in the worker.
+ * A live migration runs in that worker too and blocks it for its whole duration: every other
+ * op on this host (and list passes) waits until it has finished.
  *
  * Errors: int 0 on success, negative otherwise (include/drover/results.h):
  *   DRV_ERR_BAD_ARGS       bad arguments or XML the driver or libvirt refuses (errmsg says why)
@@ -13,8 +15,8 @@
  *                          drv_strerror() still says "corosync" for this code)
  *   DRV_ERR_EXISTS         start of a domain (same UUID) that is already running here
  *   -EIO and other -errno  any other libvirt failure; errmsg carries libvirt's own message
- * An async call (start, stop, validate) either returns < 0 and never calls op_done for that
- * op, or returns 0 and calls op_done exactly once later (never from inside the call itself).
+ * An async call (start, stop, migrate, validate) either returns < 0 and never calls op_done for
+ * that op, or returns 0 and calls op_done exactly once later (never from inside the call itself).
  * drv_virt_free() abandons pending ops without calling op_done.
  */
 #ifndef DRV_VIRT_H
@@ -72,6 +74,13 @@ typedef struct drv_virt_cb {
 
 #define DRV_VIRT_BY_US_WINDOW_MS 5000
 
+/* dom_changed reasons (and backend event reasons) of a live migration, on the source host:
+ * paused at the end of the copy, stopped when the destination took over, resumed when libvirt
+ * rolled a failed migration back. */
+#define DRV_VIRT_REASON_MIGRATED "migrated"
+#define DRV_VIRT_REASON_PAUSED_MIGRATION "paused for migration"
+#define DRV_VIRT_REASON_RESUMED_MIGRATION "resumed after migration"
+
 typedef struct drv_virt drv_virt_t;
 
 /* Where a backend delivers what happens on its own (lifecycle events, connection loss). Given
@@ -105,6 +114,12 @@ typedef struct drv_virt_backend {
     int (*destroy)(void *bd, void *conn, const char *uuid, char **errmsg);
     /* Would the hypervisor accept XML? CONN may be NULL (not connected). */
     int (*validate_xml)(void *bd, void *conn, const char *xml, char **errmsg);
+    /* Live, peer-to-peer migration of the running domain UUID to the libvirtd at DEST_URI, the
+     * migration stream to MIGRATE_URI (NULL: libvirt's default). Blocks until it is over: 0 =
+     * the domain runs at the destination. -ENOTCONN only when CONN itself is gone (a failure
+     * to reach the destination is -EIO: the driver must not drop its own connection for it). */
+    int (*migrate)(void *bd, void *conn, const char *uuid, const char *dest_uri,
+                   const char *migrate_uri, char **errmsg);
 } drv_virt_backend_t;
 
 /* The real backend (virt_libvirt.c); its backend data is unused (NULL). */
@@ -150,6 +165,18 @@ int drv_virt_start(drv_virt_t *v, uint64_t op_id, const char *xml);
 /* ACPI shutdown, then destroy when the domain is still up after GRACE_MS (0 = destroy at
  * once). A domain libvirt does not know counts as stopped: op_done(0). */
 int drv_virt_stop(drv_virt_t *v, uint64_t op_id, const char *uuid, unsigned grace_ms);
+/* Live-migrate the running domain UUID to the libvirtd at DEST_URI (peer to peer: this host's
+ * libvirtd connects to the destination itself), with QEMU's migration stream going to
+ * MIGRATE_URI (e.g. tcp://10.0.0.2; NULL = libvirt's default). op_done(0) once the domain runs
+ * at the destination and is gone here; on failure the domain keeps running here (libvirt
+ * rolls back) and op_done gets the error. The domain leaves the table as STOPPED with reason
+ * "migrated" and by_us = true (the pause at the end of the copy, and a rollback's resume, are
+ * by_us too). A UUID libvirt does not know here: op_done(DRV_ERR_UNKNOWN_RESOURCE) (unlike
+ * stop, nothing was moved). Runs in the one worker and blocks it until it is over: later ops
+ * for any UUID on this host wait (ops for this UUID queue behind it as usual). Synchronous
+ * errors: DRV_ERR_BAD_ARGS (NULL v/uuid/dest_uri, bad UUID), DRV_ERR_NOT_CONNECTED. */
+int drv_virt_migrate(drv_virt_t *v, uint64_t op_id, const char *uuid, const char *dest_uri,
+                     const char *migrate_uri);
 /* Would libvirt accept XML? Our own checks (drv_virt_parse_xml), then libvirt's domain schema
  * (the same RelaxNG check as VIR_DOMAIN_DEFINE_VALIDATE, without defining anything). Works
  * while disconnected. */

@@ -26,6 +26,9 @@ struct drv_virt_fake {
     bool crash_next_create;
     bool crash_started_event;
     bool restart_next_destroy;
+    char *fail_migrate_msg; /* non-NULL: the next migrate rolls back with this message */
+    bool quiet_next_migrate;
+    GHashTable *remote; /* uuid -> fmig_t: migrated away */
     unsigned delay_ms;
     guint epoch;           /* of the newest connection */
     guint dead_below;      /* connections with a smaller epoch are dead */
@@ -36,6 +39,20 @@ struct drv_virt_fake {
     unsigned calls[DRV_FAKE_N_CALLS];
     GPtrArray *log;
 };
+
+typedef struct fmig {
+    char *dest_uri;
+    char *migrate_uri;
+} fmig_t;
+
+static void fmig_free(gpointer data)
+{
+    fmig_t *m = data;
+
+    g_free(m->dest_uri);
+    g_free(m->migrate_uri);
+    g_free(m);
+}
 
 static void fdom_free(gpointer data)
 {
@@ -54,6 +71,7 @@ drv_virt_fake_t *drv_virt_fake_new(void)
     f->acpi = true;
     f->dead_below = 1;
     f->log = g_ptr_array_new_with_free_func(g_free);
+    f->remote = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, fmig_free);
     return f;
 }
 
@@ -66,6 +84,8 @@ void drv_virt_fake_free(drv_virt_fake_t *f)
         g_free(f->fail_msg[i]);
     }
     g_hash_table_destroy(f->doms);
+    g_hash_table_destroy(f->remote);
+    g_free(f->fail_migrate_msg);
     g_ptr_array_unref(f->log);
     g_mutex_clear(&f->lock);
     g_free(f);
@@ -329,6 +349,53 @@ static int fk_validate(void *bd, void *conn, const char *xml, char **errmsg)
     return rc;
 }
 
+static int fk_migrate(void *bd, void *conn, const char *uuid, const char *dest_uri,
+                      const char *migrate_uri, char **errmsg)
+{
+    drv_virt_fake_t *f = bd;
+    fdom_t *d;
+    fmig_t *m;
+    int rc;
+
+    nap(f);
+    g_mutex_lock(&f->lock);
+    rc = enter(f, conn, DRV_FAKE_MIGRATE, errmsg);
+    if (rc != 0) {
+        goto out;
+    }
+    g_ptr_array_add(f->log, g_strdup_printf("migrate %s", uuid));
+    d = g_hash_table_lookup(f->doms, uuid);
+    if (d == NULL || d->state == DRV_DOM_STOPPED) {
+        *errmsg = g_strdup_printf("fake hypervisor: no running domain with uuid %s", uuid);
+        rc = -ENOENT;
+        goto out;
+    }
+    if (!f->quiet_next_migrate) {
+        /* the copy converges, the source pauses for the switch-over */
+        emit(f, d, DRV_DOM_PAUSED, DRV_VIRT_REASON_PAUSED_MIGRATION);
+    }
+    if (f->fail_migrate_msg != NULL) {
+        /* libvirt's rollback: resumed here */
+        emit(f, d, DRV_DOM_RUNNING, DRV_VIRT_REASON_RESUMED_MIGRATION);
+        *errmsg = g_steal_pointer(&f->fail_migrate_msg);
+        rc = -EIO;
+        goto out;
+    }
+    m = g_new0(fmig_t, 1);
+    m->dest_uri = g_strdup(dest_uri);
+    m->migrate_uri = g_strdup(migrate_uri);
+    g_hash_table_replace(f->remote, g_strdup(uuid), m);
+    if (f->quiet_next_migrate) {
+        f->quiet_next_migrate = false;
+        g_hash_table_remove(f->doms, uuid); /* the events are the test's to replay */
+    } else {
+        stop_dom(f, d, DRV_VIRT_REASON_MIGRATED); /* invalidates d */
+    }
+out:
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
 const drv_virt_backend_t drv_virt_fake_backend = {
     .name = "fake",
     .open = fk_open,
@@ -338,6 +405,7 @@ const drv_virt_backend_t drv_virt_fake_backend = {
     .shutdown = fk_shutdown,
     .destroy = fk_destroy,
     .validate_xml = fk_validate,
+    .migrate = fk_migrate,
 };
 
 /* ---- control ---- */
@@ -444,6 +512,59 @@ void drv_virt_fake_restart_next_destroy(drv_virt_fake_t *f)
     g_mutex_lock(&f->lock);
     f->restart_next_destroy = true;
     g_mutex_unlock(&f->lock);
+}
+
+void drv_virt_fake_fail_next_migrate(drv_virt_fake_t *f, const char *msg)
+{
+    g_mutex_lock(&f->lock);
+    g_free(f->fail_migrate_msg);
+    f->fail_migrate_msg = g_strdup(msg ? msg : "fake hypervisor: migration failed");
+    g_mutex_unlock(&f->lock);
+}
+
+void drv_virt_fake_quiet_next_migrate(drv_virt_fake_t *f)
+{
+    g_mutex_lock(&f->lock);
+    f->quiet_next_migrate = true;
+    g_mutex_unlock(&f->lock);
+}
+
+void drv_virt_fake_emit(drv_virt_fake_t *f, const char *uuid, const char *name,
+                        drv_dom_state_t state, const char *reason)
+{
+    fdom_t d = {.name = (char *)name, .state = state};
+
+    if (drv_uuid_canon(uuid, d.uuid) != 0) {
+        return;
+    }
+    g_mutex_lock(&f->lock);
+    emit(f, &d, state, reason);
+    g_mutex_unlock(&f->lock);
+}
+
+int drv_virt_fake_migrated(drv_virt_fake_t *f, const char *uuid, char **dest_uri,
+                           char **migrate_uri)
+{
+    char canon[DRV_UUID_STRLEN];
+    const fmig_t *m;
+    int rc = -ENOENT;
+
+    if (drv_uuid_canon(uuid, canon) != 0) {
+        return -EINVAL;
+    }
+    g_mutex_lock(&f->lock);
+    m = g_hash_table_lookup(f->remote, canon);
+    if (m != NULL) {
+        if (dest_uri != NULL) {
+            *dest_uri = g_strdup(m->dest_uri);
+        }
+        if (migrate_uri != NULL) {
+            *migrate_uri = g_strdup(m->migrate_uri);
+        }
+        rc = 0;
+    }
+    g_mutex_unlock(&f->lock);
+    return rc;
 }
 
 void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid)

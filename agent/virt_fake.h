@@ -4,7 +4,9 @@
  *
  * It behaves like libvirt with transient domains: create_xml starts a domain (STARTED event),
  * a domain that stops vanishes from the list (unless added as persistent), shutdown is an ACPI
- * request the guest honours or ignores (drv_virt_fake_set_acpi), destroy kills at once. */
+ * request the guest honours or ignores (drv_virt_fake_set_acpi), destroy kills at once, migrate
+ * moves a running domain to an in-memory "remote" (paused-for-migration and stopped-migrated
+ * events, then it is gone here; drv_virt_fake_migrated says where it went). */
 #ifndef DRV_VIRT_FAKE_H
 #define DRV_VIRT_FAKE_H
 
@@ -20,6 +22,7 @@ typedef enum {
     DRV_FAKE_SHUTDOWN,
     DRV_FAKE_DESTROY,
     DRV_FAKE_VALIDATE,
+    DRV_FAKE_MIGRATE,
     DRV_FAKE_N_CALLS,
 } drv_virt_fake_call_t;
 
@@ -53,6 +56,21 @@ void drv_virt_fake_crash_next_create(drv_virt_fake_t *f, bool started_event);
 /* The next successful destroy is followed at once by a restart (someone's virsh start): the
  * STOPPED "destroyed" and then a STARTED event reach the sink before destroy returns 0. */
 void drv_virt_fake_restart_next_destroy(drv_virt_fake_t *f);
+/* The next migrate of a running domain fails the way libvirt rolls back: paused-for-migration
+ * and resumed-after-migration events, the domain keeps running here, the call fails with -EIO
+ * and MSG. (drv_virt_fake_fail_next(DRV_FAKE_MIGRATE) fails the call before anything moves.) */
+void drv_virt_fake_fail_next_migrate(drv_virt_fake_t *f, const char *msg);
+/* The next successful migrate emits no events (they are late: libvirt dispatches events from
+ * the loop, so they can reach the driver after the migration's result); replay them with
+ * drv_virt_fake_emit. */
+void drv_virt_fake_quiet_next_migrate(drv_virt_fake_t *f);
+/* A lifecycle event for UUID as the open connection would deliver it (nothing else changes). */
+void drv_virt_fake_emit(drv_virt_fake_t *f, const char *uuid, const char *name,
+                        drv_dom_state_t state, const char *reason);
+/* Was UUID migrated away (the latest time)? 0 and the URIs it was given (g_strdup'd; either
+ * pointer may be NULL; *MIGRATE_URI NULL when none was given), or -ENOENT. */
+int drv_virt_fake_migrated(drv_virt_fake_t *f, const char *uuid, char **dest_uri,
+                           char **migrate_uri);
 /* Vanish without any event (e.g. stopped while the hypervisor was unreachable). */
 void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid);
 /* Down: the open connection dies (connection-lost notice), every call fails with -ENOTCONN,
@@ -60,7 +78,7 @@ void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid);
 void drv_virt_fake_set_down(drv_virt_fake_t *f, bool down);
 /* The next successful open dies at once (connection-lost notice before the open's result). */
 void drv_virt_fake_drop_next_open(drv_virt_fake_t *f);
-/* Calls made so far, and the log of create/shutdown/destroy as "create <uuid>" lines. */
+/* Calls made so far, and the log of create/shutdown/destroy/migrate as "create <uuid>" lines. */
 unsigned drv_virt_fake_calls(drv_virt_fake_t *f, drv_virt_fake_call_t call);
 GPtrArray *drv_virt_fake_log(drv_virt_fake_t *f); /* a copy: g_ptr_array_unref */
 

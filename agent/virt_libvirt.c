@@ -97,7 +97,7 @@ static const struct {
     {VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_WAKEUP, DRV_DOM_RUNNING, "woken up"},
     {VIR_DOMAIN_EVENT_STARTED, -1, DRV_DOM_RUNNING, "started"},
     {VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED, DRV_DOM_PAUSED,
-     "paused for migration"},
+     DRV_VIRT_REASON_PAUSED_MIGRATION},
     {VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_IOERROR, DRV_DOM_PAUSED,
      "paused on I/O error"},
     {VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG, DRV_DOM_PAUSED,
@@ -108,13 +108,14 @@ static const struct {
      "paused: post-copy migration failed"},
     {VIR_DOMAIN_EVENT_SUSPENDED, -1, DRV_DOM_PAUSED, "paused"},
     {VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED, DRV_DOM_RUNNING,
-     "resumed after migration"},
+     DRV_VIRT_REASON_RESUMED_MIGRATION},
     {VIR_DOMAIN_EVENT_RESUMED, -1, DRV_DOM_RUNNING, "resumed"},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, DRV_DOM_STOPPED,
      "shutdown by guest"},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, DRV_DOM_STOPPED, "destroyed"},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_CRASHED, DRV_DOM_STOPPED, "crashed"},
-    {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, DRV_DOM_STOPPED, "migrated away"},
+    {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, DRV_DOM_STOPPED,
+     DRV_VIRT_REASON_MIGRATED},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SAVED, DRV_DOM_STOPPED, "saved"},
     {VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED, DRV_DOM_STOPPED,
      "failed (hypervisor error)"},
@@ -366,6 +367,83 @@ static int lv_destroy(void *bd, void *conn, const char *uuid, char **errmsg)
     return lv_on_domain(conn, uuid, virDomainDestroy, "cannot destroy", errmsg);
 }
 
+/* After a successful migration: the completed job's statistics, when libvirt still has them
+ * here. A transient domain is gone from the source at once (the stats go with it): then
+ * nothing is logged (the destination's libvirtd has them: domjobinfo --completed). */
+static void lv_log_migration_stats(virDomainPtr dom, const char *uuid)
+{
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    int type = 0;
+    unsigned long long downtime = 0;
+    unsigned long long bytes = 0;
+    unsigned long long elapsed = 0;
+
+    if (virDomainGetJobStats(dom, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED) < 0) {
+        virResetLastError();
+        return;
+    }
+    if (nparams > 0) {
+        bool have_dt =
+            virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &downtime) == 1;
+        bool have_bytes =
+            virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, &bytes) == 1 ||
+            virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_PROCESSED, &bytes) == 1;
+
+        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &elapsed) != 1) {
+            elapsed = 0;
+        }
+        if (have_dt || have_bytes) {
+            qb_log(LOG_NOTICE,
+                   "Migration of %s: %llu ms downtime, %llu bytes transferred, %llu ms elapsed",
+                   uuid, downtime, bytes, elapsed);
+        }
+    }
+    virResetLastError();
+    virTypedParamsFree(params, nparams);
+}
+
+/* Live, peer to peer: this host's libvirtd opens DEST_URI itself (the same way virsh migrate
+ * --live --p2p does); QEMU's stream goes to MIGRATE_URI. On failure libvirt resumes the domain
+ * here. A connection error is -ENOTCONN only when OUR connection is dead: libvirtd failing to
+ * reach the destination reports RPC/system errors too, and must not make the driver drop and
+ * reopen its own, healthy connection. */
+static int lv_migrate(void *bd, void *conn, const char *uuid, const char *dest_uri,
+                      const char *migrate_uri, char **errmsg)
+{
+    lv_conn_t *c = conn;
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    int maxparams = 0;
+    g_autofree char *what = g_strdup_printf("cannot migrate %s to %s", uuid, dest_uri);
+    virDomainPtr dom;
+    int rc = 0;
+
+    dom = virDomainLookupByUUIDString(c->conn, uuid);
+    if (dom == NULL) {
+        return lv_fail(c->conn, what, errmsg);
+    }
+    if (migrate_uri != NULL && virTypedParamsAddString(&params, &nparams, &maxparams,
+                                                       VIR_MIGRATE_PARAM_URI, migrate_uri) < 0) {
+        rc = lv_fail(c->conn, what, errmsg);
+        goto out;
+    }
+    if (virDomainMigrateToURI3(dom, dest_uri, params, (unsigned)nparams,
+                               VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER) < 0) {
+        rc = lv_fail(c->conn, what, errmsg);
+        if (rc == -ENOTCONN && virConnectIsAlive(c->conn) == 1) {
+            rc = -EIO;
+        }
+        virResetLastError();
+        goto out;
+    }
+    lv_log_migration_stats(dom, uuid);
+out:
+    virTypedParamsFree(params, nparams);
+    virDomainFree(dom);
+    return rc;
+}
+
 static void rng_error(void *ud, xmlErrorPtr e)
 {
     GString *s = ud;
@@ -432,6 +510,7 @@ const drv_virt_backend_t drv_virt_libvirt_backend = {
     .shutdown = lv_shutdown,
     .destroy = lv_destroy,
     .validate_xml = lv_validate,
+    .migrate = lv_migrate,
 };
 
 int drv_virt_global_init(void)

@@ -734,6 +734,185 @@ static void test_fake_restart_before_destroy_result(void)
     fake_teardown();
 }
 
+/* ---- live migration with the fake ---- */
+
+#define DEST "qemu+tcp://10.0.0.2/system"
+#define STREAM "tcp://10.0.0.2"
+
+static bool has_report(const char *uuid, drv_dom_state_t state)
+{
+    const report_t *r[16];
+    guint n = reports_for(uuid, r, 16);
+
+    for (guint i = 0; i < n && i < 16; i++) {
+        if (r[i]->state == state) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_fake_migrate(void)
+{
+    const report_t *r[8];
+    drv_dom_state_t st;
+    char *dest = NULL;
+    char *stream = NULL;
+    guint n;
+
+    fake_setup();
+    /* synchronous refusals: no op_done for them */
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 90, U1, NULL, STREAM), DRV_ERR_BAD_ARGS);
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 91, "not-a-uuid", DEST, STREAM), DRV_ERR_BAD_ARGS);
+    CU_ASSERT_EQUAL(drv_virt_migrate(NULL, 92, U1, DEST, STREAM), DRV_ERR_BAD_ARGS);
+
+    /* success: gone here, at the "remote", STOPPED "migrated" by us */
+    start_ok(1, "vm1", U1);
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 2, U1, DEST, STREAM), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(2));
+    CU_ASSERT_EQUAL(find_done(2)->rc, 0);
+    CU_ASSERT_PTR_NULL(find_done(2)->msg);
+    drain();
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 8), 3);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_PAUSED);
+    CU_ASSERT_TRUE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, DRV_VIRT_REASON_PAUSED_MIGRATION);
+    CU_ASSERT_EQUAL(r[2]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_TRUE(r[2]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[2]->reason, "migrated");
+    CU_ASSERT_TRUE(drv_virt_lookup(rec.v, U1) == NULL ||
+                   drv_virt_lookup(rec.v, U1)->state == DRV_DOM_STOPPED);
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U1, &st), -ENOENT);
+    CU_ASSERT_EQUAL_FATAL(drv_virt_fake_migrated(fake, U1, &dest, &stream), 0);
+    CU_ASSERT_STRING_EQUAL(dest, DEST);
+    CU_ASSERT_STRING_EQUAL(stream, STREAM);
+    g_free(dest);
+    g_free(stream);
+    CU_ASSERT_PTR_NULL(find_done(90));
+    CU_ASSERT_PTR_NULL(find_done(91));
+
+    /* failure: libvirt rolls back, the domain keeps running here, never reported stopped */
+    start_ok(3, "vm2", U2);
+    drv_virt_fake_fail_next_migrate(fake, "operation failed: migration out job: unexpectedly "
+                                          "failed (destination refused)");
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 4, U2, DEST, STREAM), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(4));
+    CU_ASSERT_TRUE(find_done(4)->rc < 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(find_done(4)->msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(find_done(4)->msg, "destination refused"));
+    /* the list pass a failure asks for agrees */
+    n = rec.reconciled + 1;
+    CU_ASSERT_TRUE(run_until(p_reconciled, &n, WAIT_MS));
+    drain();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(drv_virt_lookup(rec.v, U2));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U2)->state, DRV_DOM_RUNNING);
+    CU_ASSERT_FALSE(has_report(U2, DRV_DOM_STOPPED));
+    CU_ASSERT_EQUAL_FATAL(reports_for(U2, r, 8), 3); /* started, paused, resumed: all by us */
+    CU_ASSERT_TRUE(r[1]->by_us);
+    CU_ASSERT_EQUAL(r[2]->state, DRV_DOM_RUNNING);
+    CU_ASSERT_TRUE(r[2]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[2]->reason, DRV_VIRT_REASON_RESUMED_MIGRATION);
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U2, &st), 0);
+    CU_ASSERT_EQUAL(st, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL(drv_virt_fake_migrated(fake, U2, NULL, NULL), -ENOENT);
+
+    /* a failure before anything moved (the backend call itself refused) */
+    drv_virt_fake_fail_next(fake, DRV_FAKE_MIGRATE, -EIO, "fake: cannot reach the destination");
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 5, U2, DEST, NULL), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(5));
+    CU_ASSERT_EQUAL(find_done(5)->rc, -EIO);
+    CU_ASSERT_STRING_EQUAL(find_done(5)->msg, "fake: cannot reach the destination");
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U2)->state, DRV_DOM_RUNNING);
+    CU_ASSERT_TRUE(drv_virt_connected(rec.v));
+
+    /* a UUID the hypervisor does not know: an error (nothing was moved), no report */
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 6, U3, DEST, STREAM), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(6));
+    CU_ASSERT_EQUAL(find_done(6)->rc, DRV_ERR_UNKNOWN_RESOURCE);
+    CU_ASSERT_PTR_NOT_NULL(find_done(6)->msg);
+    CU_ASSERT_EQUAL(reports_for(U3, r, 8), 0);
+    CU_ASSERT_PTR_NULL(drv_virt_lookup(rec.v, U3));
+
+    /* events that reach the loop after the migration's result: the domain stays stopped */
+    drv_virt_fake_quiet_next_migrate(fake);
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 7, U2, DEST, NULL), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(7));
+    CU_ASSERT_EQUAL(find_done(7)->rc, 0);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U2, r, 8), 4);
+    CU_ASSERT_EQUAL(r[3]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_TRUE(r[3]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[3]->reason, "migrated");
+    CU_ASSERT_EQUAL_FATAL(drv_virt_fake_migrated(fake, U2, &dest, &stream), 0);
+    CU_ASSERT_STRING_EQUAL(dest, DEST);
+    CU_ASSERT_PTR_NULL(stream);
+    g_free(dest);
+    g_free(stream);
+    drv_virt_fake_emit(fake, U2, "vm2", DRV_DOM_PAUSED, DRV_VIRT_REASON_PAUSED_MIGRATION);
+    drv_virt_fake_emit(fake, U2, "vm2", DRV_DOM_STOPPED, DRV_VIRT_REASON_MIGRATED);
+    n = rec.reconciled + 1;
+    drv_virt_reconcile_now(rec.v);
+    CU_ASSERT_TRUE(run_until(p_reconciled, &n, WAIT_MS));
+    CU_ASSERT_EQUAL(reports_for(U2, r, 8), 4);
+    CU_ASSERT_PTR_NULL(drv_virt_lookup(rec.v, U2));
+
+    /* a crash during a migration is not by us */
+    start_ok(8, "vm3", U3);
+    drv_virt_fake_set_delay(fake, 50);
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 9, U3, DEST, STREAM), 0);
+    drv_virt_fake_crash(fake, U3); /* before the (slow) migrate call looks at it */
+    CU_ASSERT_TRUE_FATAL(wait_done(9));
+    CU_ASSERT_EQUAL(find_done(9)->rc, DRV_ERR_UNKNOWN_RESOURCE);
+    CU_ASSERT_EQUAL_FATAL(reports_for(U3, r, 8), 2);
+    CU_ASSERT_EQUAL(r[1]->state, DRV_DOM_STOPPED);
+    CU_ASSERT_FALSE(r[1]->by_us);
+    CU_ASSERT_STRING_EQUAL(r[1]->reason, "crashed");
+    fake_teardown();
+}
+
+/* A stop queued behind a migration of the same UUID runs after it, and finds the domain gone
+ * (stopped: op_done(0), no second report); another UUID's ops wait for the worker. */
+static void test_fake_migrate_order(void)
+{
+    g_autofree char *x2 = dom_xml("qemu", "vm2", U2);
+    g_autoptr(GPtrArray) log = NULL;
+    const char *want[] = {"create " U1, "migrate " U1, "create " U2, "destroy " U1};
+    const uint64_t ids1[] = {1, 2, 4};
+    const report_t *r[8];
+    guint total = 4;
+    size_t j = 0;
+
+    fake_setup();
+    start_ok(1, "vm1", U1);
+    drv_virt_fake_set_delay(fake, 10);
+    /* the migration is submitted to the worker at once, U2's start behind it, U1's stop only
+     * once the migration's result is in */
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 2, U1, DEST, STREAM), 0);
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 3, x2), 0);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 4, U1, 0), 0);
+    CU_ASSERT_TRUE_FATAL(run_until(p_all_done, &total, WAIT_MS));
+    for (guint i = 0; i < rec.dones->len; i++) {
+        const done_t *d = &g_array_index(rec.dones, done_t, i);
+
+        CU_ASSERT_EQUAL(d->rc, 0);
+        if (d->id != 3) {
+            CU_ASSERT_FATAL(j < G_N_ELEMENTS(ids1));
+            CU_ASSERT_EQUAL(d->id, ids1[j]);
+            j++;
+        }
+    }
+    log = drv_virt_fake_log(fake);
+    CU_ASSERT_EQUAL_FATAL(log->len, G_N_ELEMENTS(want));
+    for (guint i = 0; i < log->len; i++) {
+        CU_ASSERT_STRING_EQUAL(g_ptr_array_index(log, i), want[i]);
+    }
+    drain();
+    CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 8), 3); /* started, paused, migrated */
+    CU_ASSERT_STRING_EQUAL(r[2]->reason, "migrated");
+    CU_ASSERT_TRUE(r[2]->by_us);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U2)->state, DRV_DOM_RUNNING);
+    fake_teardown();
+}
+
 /* ---- the real backend on libvirt's test:///default ---- */
 
 #define TEST_DOM_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f" /* test:///default's "test" */
@@ -750,6 +929,7 @@ static void test_libvirt_test_driver(void)
     const report_t *r[8];
     virConnectPtr side;
     virDomainPtr dom;
+    unsigned passes;
     guint n;
 
     rec_reset();
@@ -852,6 +1032,35 @@ static void test_libvirt_test_driver(void)
     CU_ASSERT_EQUAL(find_done(6)->rc, DRV_ERR_BAD_ARGS);
     CU_ASSERT_PTR_NOT_NULL(find_done(6)->msg);
 
+    /* live migration: test:///default refuses peer-to-peer migration; the domain keeps running
+     * and the message is libvirt's */
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 7, xml), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(7));
+    CU_ASSERT_EQUAL_FATAL(find_done(7)->rc, 0);
+    n = reports_for(U1, r, 8);
+    CU_ASSERT_EQUAL(
+        drv_virt_migrate(rec.v, 8, U1, "qemu+tcp://192.0.2.1/system", "tcp://192.0.2.1"), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(8));
+    CU_ASSERT_TRUE(find_done(8)->rc < 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(find_done(8)->msg);
+    fprintf(stderr, "\n  migration refused: %s\n", find_done(8)->msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(find_done(8)->msg, "cannot migrate"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(find_done(8)->msg, "p2p migration"));
+    CU_ASSERT_TRUE(drv_virt_connected(rec.v));
+    passes = rec.reconciled + 1; /* the list pass a failed migration asks for */
+    CU_ASSERT_TRUE(run_until(p_reconciled, &passes, WAIT_MS));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(drv_virt_lookup(rec.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL(reports_for(U1, r, 8), n); /* nothing reported */
+    dom = virDomainLookupByUUIDString(side, U1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
+    CU_ASSERT_EQUAL(virDomainIsActive(dom), 1);
+    virDomainFree(dom);
+    /* an unknown UUID */
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 9, U3, "qemu+tcp://192.0.2.1/system", NULL), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(9));
+    CU_ASSERT_EQUAL(find_done(9)->rc, DRV_ERR_UNKNOWN_RESOURCE);
+
     virConnectClose(side);
     drv_virt_free(rec.v);
     rec.v = NULL;
@@ -889,8 +1098,11 @@ int main(void)
                 test_fake_crash_before_start_result);
     CU_add_test(suite, "a restart before the destroy's result is not undone by it",
                 test_fake_restart_before_destroy_result);
+    CU_add_test(suite, "migrate: gone and by us; rollback keeps it running; unknown UUID",
+                test_fake_migrate);
+    CU_add_test(suite, "migrate: a stop queued behind it runs after it", test_fake_migrate_order);
     suite = CU_add_suite("virt-libvirt", NULL, NULL);
-    CU_add_test(suite, "test:///default: list, events, transient start/stop, validate",
+    CU_add_test(suite, "test:///default: list, events, start/stop, validate, migration refused",
                 test_libvirt_test_driver);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
