@@ -30,6 +30,8 @@ typedef struct drv_agent_config {
     bool blackbox;
     char *libvirt_uri;      /* [resources] libvirt_uri */
     guint stop_grace_ms;    /* [resources] stop_grace_ms: ACPI shutdown, then destroy */
+    char *migration_uri;    /* [resources] migration_uri: peer libvirtd, %s = node address */
+    char *migration_transport; /* [resources] migration_transport: QEMU stream, %s = address */
     guint cpu;              /* [resources] cpu: vCPUs this host offers (0 = 4 x online CPUs) */
     guint memory_mib;       /* [resources] memory_mib: MiB for VMs (0 = physical memory) */
 } drv_agent_config_t;

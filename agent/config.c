@@ -31,6 +31,8 @@ static const key_spec_t keys[] = {
     {"logging", "blackbox", KEY_BOOL, CFG_OFF(blackbox)},
     {"resources", "libvirt_uri", KEY_STRING, CFG_OFF(libvirt_uri)},
     {"resources", "stop_grace_ms", KEY_UINT, CFG_OFF(stop_grace_ms)},
+    {"resources", "migration_uri", KEY_STRING, CFG_OFF(migration_uri)},
+    {"resources", "migration_transport", KEY_STRING, CFG_OFF(migration_transport)},
     {"resources", "cpu", KEY_UINT, CFG_OFF(cpu)},
     {"resources", "memory_mib", KEY_UINT, CFG_OFF(memory_mib)},
 };
@@ -46,6 +48,15 @@ void drv_config_defaults(drv_agent_config_t *cfg)
     cfg->blackbox = true;
     cfg->libvirt_uri = g_strdup("qemu:///system");
     cfg->stop_grace_ms = 5000;
+    cfg->migration_uri = g_strdup("qemu+tls://%s/system");
+}
+
+/* A URI template: exactly one %s (the node's address) and no other '%'. */
+static bool uri_template_ok(const char *t)
+{
+    const char *p = t ? strchr(t, '%') : NULL;
+
+    return t == NULL || (p != NULL && p[1] == 's' && strchr(p + 2, '%') == NULL);
 }
 
 void drv_config_clear(drv_agent_config_t *cfg)
@@ -59,6 +70,8 @@ void drv_config_clear(drv_agent_config_t *cfg)
     g_free(cfg->ipc_name);
     g_free(cfg->logfile);
     g_free(cfg->libvirt_uri);
+    g_free(cfg->migration_uri);
+    g_free(cfg->migration_transport);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -162,7 +175,7 @@ int drv_config_load(drv_agent_config_t *cfg, const char *path, bool must_exist, 
         g_auto(GStrv) names = NULL;
 
         if (!known_group(groups[g])) {
-            *err = g_strdup_printf("%s: unknown group [%s] (known: [daemon], [logging])", path,
+            *err = g_strdup_printf("%s: unknown group [%s] (known: [daemon], [logging], [resources])", path,
                                    groups[g]);
             return DRV_ERR_CONFIG;
         }
@@ -177,6 +190,14 @@ int drv_config_load(drv_agent_config_t *cfg, const char *path, bool must_exist, 
             }
             if (!parse_value(cfg, kf, spec, &why)) {
                 *err = g_strdup_printf("%s: [%s] %s: %s", path, groups[g], names[k], why);
+                return DRV_ERR_CONFIG;
+            }
+            if ((spec->offset == CFG_OFF(migration_uri)
+                 || spec->offset == CFG_OFF(migration_transport))
+                && !uri_template_ok(*(char **)((char *)cfg + spec->offset))) {
+                *err = g_strdup_printf("%s: [%s] %s: needs exactly one %%s (the node's address) "
+                                       "and no other %%",
+                                       path, groups[g], names[k]);
                 return DRV_ERR_CONFIG;
             }
         }

@@ -22,12 +22,13 @@
 
 #define HA_SAFETY_MS 2000
 
-typedef enum { OP_START = 1, OP_STOP, OP_VALIDATE } op_kind_t;
+typedef enum { OP_START = 1, OP_STOP, OP_VALIDATE, OP_MIGRATE } op_kind_t;
 
 typedef struct ha_op {
     op_kind_t kind;
     char *uuid;
     char *name;
+    char *fail_key; /* OP_MIGRATE: "uuid@generation", remembered when it fails */
     void (*done)(void *ud, int rc, const char *errmsg); /* OP_VALIDATE */
     void *ud;
 } ha_op_t;
@@ -48,6 +49,7 @@ struct drv_ha {
     GHashTable *busy;     /* uuid -> count of ops and reports in flight */
     GHashTable *cmd_keys; /* key -> 1: commands submitted and not yet done */
     GHashTable *reqs;     /* req id -> ha_req_t */
+    GHashTable *migrate_failed; /* "uuid@generation": fall back to stop + start */
 };
 
 static void op_free(gpointer p)
@@ -56,6 +58,7 @@ static void op_free(gpointer p)
 
     g_free(op->uuid);
     g_free(op->name);
+    g_free(op->fail_key);
     g_free(op);
 }
 
@@ -211,12 +214,71 @@ static void drop_op(drv_ha_t *ha, uint64_t id)
     g_hash_table_remove(ha->ops, &id);
 }
 
+/* The address of NODE from corosync's nodelist (ring0_addr), or NULL. */
+static const char *node_addr(drv_ha_t *ha, const char *node)
+{
+    const drv_nodeinfo_t *n = drv_cs_node_by_name(ha->a->cs, node);
+
+    return n ? n->addr : NULL;
+}
+
+/* TEMPLATE with its one "%s" (checked when the config was read) replaced by ADDR. */
+static char *fill_template(const char *template, const char *addr)
+{
+    const char *p = strstr(template, "%s");
+
+    if (p == NULL) {
+        return g_strdup(template);
+    }
+    return g_strdup_printf("%.*s%s%s", (int)(p - template), template, addr, p + 2);
+}
+
+static bool can_migrate_fn(void *ud, const drv_resource_t *r, const char *target)
+{
+    drv_ha_t *ha = ud;
+    const drv_nodeinfo_t *n = drv_cs_node_by_name(ha->a->cs, target);
+    g_autofree char *key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->gen);
+    drv_cluster_view_t v;
+    bool member = false;
+
+    if (n == NULL || n->addr == NULL || ha->a->cfg.migration_uri == NULL
+        || g_hash_table_contains(ha->migrate_failed, key)) {
+        return false;
+    }
+    drv_cluster_get_view(ha->a->cluster, &v);
+    for (size_t i = 0; i < v.n_members; i++) {
+        member = member || v.members[i].nodeid == n->id;
+    }
+    return member;
+}
+
 static void run_local_action(drv_ha_t *ha, const drv_ha_local_action_t *act)
 {
     const drv_resource_t *r = act->res;
     uint64_t id;
     int rc;
 
+    if (act->act == DRV_HA_MIGRATE) {
+        const char *addr = node_addr(ha, act->target);
+        g_autofree char *dest = fill_template(ha->a->cfg.migration_uri, addr);
+        g_autofree char *stream = ha->a->cfg.migration_transport
+                                      ? fill_template(ha->a->cfg.migration_transport, addr)
+                                      : NULL;
+        ha_op_t *op;
+
+        qb_log(LOG_NOTICE, "HA: live-migrating %s (domain %s) to %s (%s)", r->name, r->domain,
+               act->target, dest);
+        id = start_op(ha, OP_MIGRATE, r->uuid, r->name);
+        op = g_hash_table_lookup(ha->ops, &id);
+        op->fail_key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->gen);
+        rc = drv_virt_migrate(ha->virt, id, r->uuid, dest, stream);
+        if (rc != 0) {
+            qb_log(LOG_WARNING, "HA: cannot migrate %s now: %s", r->name, drv_strerror(rc));
+            g_hash_table_add(ha->migrate_failed, g_strdup(op->fail_key));
+            drop_op(ha, id);
+        }
+        return;
+    }
     if (act->act == DRV_HA_START) {
         qb_log(LOG_NOTICE, "HA: starting %s (domain %s) here", r->name, r->domain);
         id = start_op(ha, OP_START, r->uuid, r->name);
@@ -325,7 +387,7 @@ static gboolean evaluate(gpointer ud)
         g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
         g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);
 
-        drv_ha_local(st, me, &ha->params, running_fn, busy_fn, ha, cmds, acts);
+        drv_ha_local(st, me, &ha->params, running_fn, busy_fn, can_migrate_fn, ha, cmds, acts);
         for (guint i = 0; i < cmds->len; i++) {
             const drv_ha_cmd_t *c = cmds->pdata[i];
             const drv_resource_t *r = g_hash_table_lookup(st->resources, c->name);
@@ -407,6 +469,19 @@ static void cb_op_done(void *ud, uint64_t op_id, int rc, const char *errmsg)
         drop_op(ha, op_id);
         return;
     }
+    if (kind == OP_MIGRATE) {
+        if (rc != 0) {
+            /* libvirt rolled back: it still runs here; the next pass moves it cold */
+            qb_log(LOG_ERR, "HA: live migration of %s failed: %s; falling back to stop + start",
+                   name, errmsg ? errmsg : drv_strerror(rc));
+            g_hash_table_add(ha->migrate_failed, g_strdup(op->fail_key));
+        } else {
+            qb_log(LOG_NOTICE, "HA: %s live-migrated away from here", name);
+        }
+        drop_op(ha, op_id);
+        drv_ha_kick(ha);
+        return;
+    }
     drop_op(ha, op_id);
     if (rc != 0) {
         const drv_state_t *st = ha->a->cluster ? drv_cluster_state(ha->a->cluster) : NULL;
@@ -464,6 +539,7 @@ drv_ha_t *drv_ha_new(drv_agent_t *a)
     ha->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ha->cmd_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ha->reqs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, req_free);
+    ha->migrate_failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ha->virt = drv_virt_new(a->cfg.libvirt_uri, &drv_virt_libvirt_backend, NULL, &virt_cb, ha);
     ha->safety_id = g_timeout_add(HA_SAFETY_MS, safety_cb, ha);
     return ha;
@@ -499,5 +575,6 @@ void drv_ha_free(drv_ha_t *ha)
     g_hash_table_destroy(ha->busy);
     g_hash_table_destroy(ha->cmd_keys);
     g_hash_table_destroy(ha->reqs);
+    g_hash_table_destroy(ha->migrate_failed);
     g_free(ha);
 }

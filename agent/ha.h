@@ -51,11 +51,13 @@ typedef struct drv_ha_cmd {
 typedef enum drv_ha_act {
     DRV_HA_START = 1,
     DRV_HA_STOP,
+    DRV_HA_MIGRATE, /* live-migrate to target */
 } drv_ha_act_t;
 
 typedef struct drv_ha_local_action {
     drv_ha_act_t act;
     const drv_resource_t *res; /* points into the state passed in */
+    const char *target;        /* DRV_HA_MIGRATE: the node (points into the state) */
 } drv_ha_local_action_t;
 
 void drv_ha_cmd_free(gpointer p);
@@ -73,12 +75,15 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
 typedef bool (*drv_ha_running_fn)(void *ud, const char *uuid);
 /* Is an operation on UUID already in flight on this node? */
 typedef bool (*drv_ha_busy_fn)(void *ud, const char *uuid);
+/* May R be live-migrated from here to TARGET now (target's daemon in the round, no failed
+ * attempt at this assignment)? NULL: never (moves are stop + start). */
+typedef bool (*drv_ha_migrate_fn)(void *ud, const drv_resource_t *r, const char *target);
 
 /* Node agent: reports to submit (OUT_CMDS, drv_ha_cmd_t *) and local start/stop actions
  * (OUT_ACTS, drv_ha_local_action_t *), for node ME. Call only with a current hypervisor view. */
 void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *p,
-                  drv_ha_running_fn running, drv_ha_busy_fn busy, void *ud, GPtrArray *out_cmds,
-                  GPtrArray *out_acts);
+                  drv_ha_running_fn running, drv_ha_busy_fn busy, drv_ha_migrate_fn can_migrate,
+                  void *ud, GPtrArray *out_cmds, GPtrArray *out_acts);
 
 /* ---- daemon glue (ha.c) ---- */
 

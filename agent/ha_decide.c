@@ -298,8 +298,8 @@ done:
 /* ---- node agent ---- */
 
 void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *p,
-                  drv_ha_running_fn running, drv_ha_busy_fn busy, void *ud, GPtrArray *out_cmds,
-                  GPtrArray *out_acts)
+                  drv_ha_running_fn running, drv_ha_busy_fn busy, drv_ha_migrate_fn can_migrate,
+                  void *ud, GPtrArray *out_cmds, GPtrArray *out_acts)
 {
     g_autoptr(GPtrArray) res = sorted_resources(st);
 
@@ -333,8 +333,22 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
             }
             continue;
         }
-        /* It runs here. Stop it when it should run nowhere, or when it is moved off this
-         * node, or when it is a stray and the assigned copy is confirmed running. */
+        /* It runs here and the coordinator moves it to a node that does not run it: live
+         * migration where allowed (the target does not start it: it waits for our release,
+         * which follows the migration), else stop + start. */
+        if (r->role == DRV_ROLE_STARTED && r->assigned && !assigned_here
+            && g_strcmp0(r->moving_from, me) == 0
+            && reported(r, r->assigned) != DRV_OBS_RUNNING && r->allow_migrate
+            && can_migrate != NULL && can_migrate(ud, r, r->assigned)) {
+            a = g_new0(drv_ha_local_action_t, 1);
+            a->act = DRV_HA_MIGRATE;
+            a->res = r;
+            a->target = r->assigned;
+            g_ptr_array_add(out_acts, a);
+            continue;
+        }
+        /* Stop it when it should run nowhere, or when it is moved off this node, or when it is
+         * a stray and the assigned copy is confirmed running. */
         if (r->role != DRV_ROLE_STARTED || (r->assigned == NULL && r->failed != NULL)
             || (r->assigned && !assigned_here
                 && (g_strcmp0(r->moving_from, me) == 0

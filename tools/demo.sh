@@ -69,7 +69,7 @@ echo "# killed QEMU pid $pid on $where"
 until_status n1 'next(r for r in d["resources"] if r["name"] == "web1")["state"] == "running" and next(r for r in d["resources"] if r["name"] == "web1")["last_failure"]'
 show n1 resource show web1
 
-step "Put n2 in standby from n1: its VMs move to the other nodes (stop + start for now)"
+step "Put n2 in standby from n1: its VMs are live-migrated to the other nodes"
 show n1 node standby n2
 until_status n3 'all("n2" not in r["running_on"] for r in d["resources"]) and sum(1 for r in d["resources"] if r["state"] == "running") == 4'
 show n3 status

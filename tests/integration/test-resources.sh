@@ -134,6 +134,41 @@ wait_until 20 "vm3's constraint cleared" jq_node n2 "next(r for r in d['resource
 runs_once "$u3" "$to" || fail "clear moved vm3 off $to"
 pass "stop, start, move and clear do what they say"
 
+# ---- standby drains a node by live migration ----
+count_on() { # NODE: how many of vm1..vm6 its libvirtd runs
+    vsh "$1" list --uuid | grep -c '00000000-0000-4000-8000-0000000000d' || true
+}
+drain=n1
+for n in n2 n3; do
+    [ "$(count_on "$n")" -gt "$(count_on "$drain")" ] && drain=$n
+done
+on_drain=""
+for k in 1 2 3 4 5 6; do
+    [ "$(where_running "$(uuid_of "$k")")" = "$drain" ] && on_drain="$on_drain $k"
+done
+[ -n "$on_drain" ] || fail "no VM on $drain to drain"
+t0=$(ms)
+cli n2 node standby "$drain"
+[ "$rc" = 0 ] || fail "node standby $drain: exit $rc ($out)"
+drained() {
+    local k w
+    for k in $on_drain; do
+        w=$(where_running "$(uuid_of "$k")") || return 1
+        [ "$(printf '%s' "$w" | grep -c .)" = 1 ] && [ "$w" != "$drain" ] || return 1
+    done
+}
+wait_until 90 "every VM of $drain running once elsewhere" drained
+echo "figure: standby of $drain (VMs:$on_drain) to all running elsewhere: $(($(ms) - t0)) ms"
+for k in $on_drain; do
+    w=$(where_running "$(uuid_of "$k")")
+    info=$(vsh "$w" domjobinfo --completed "vm$k" 2>&1 || true)
+    echo "$info" | grep -qi "incoming migration" || fail "vm$k reached $w without a live migration: $info"
+    echo "figure: vm$k live-migrated $drain -> $w, $(echo "$info" | grep -i 'total downtime' | sed 's/  */ /g')"
+done
+cli n2 node online "$drain"
+[ "$rc" = 0 ] || fail "node online $drain: exit $rc ($out)"
+pass "standby of $drain emptied it by live migration (VMs:$on_drain)"
+
 # ---- a move in flight survives the coordinator's death ----
 coord=$(get n2 'd["coordinator"]["name"]')
 pick=""

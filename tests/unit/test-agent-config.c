@@ -95,6 +95,10 @@ static void test_errors(void)
         {"[logging]\ndebug=maybe\n", "[logging] debug"},
         {"[logging]\nlogfile=log.txt\n", "[logging] logfile"},
         {"[other]\nx=1\n", "[other]"},
+        {"[resources]\nmigration_uri=qemu+tcp://node/system\n", "[resources] migration_uri"},
+        {"[resources]\nmigration_uri=qemu+tcp://%s/%s\n", "[resources] migration_uri"},
+        {"[resources]\nmigration_transport=tcp://%d\n", "[resources] migration_transport"},
+        {"[resources]\nmax_failures=3\n", "[resources] max_failures"},
         {"not a key file\n", "drover.conf"},
     };
     drv_agent_config_t cfg = {0};

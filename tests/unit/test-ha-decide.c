@@ -85,13 +85,21 @@ static bool not_busy(void *ud, const char *uuid)
     return false;
 }
 
+static bool migrate_ok;
+
+static bool can_migrate_fn(void *ud, const drv_resource_t *r, const char *target)
+{
+    return migrate_ok;
+}
+
 static char *local(const drv_state_t *st, const char *me, const char *const *running)
 {
     g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
     g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);
     GString *s = g_string_new("");
 
-    drv_ha_local(st, me, &params, running_fn, not_busy, (void *)running, cmds, acts);
+    drv_ha_local(st, me, &params, running_fn, not_busy, can_migrate_fn, (void *)running, cmds,
+                 acts);
     for (guint i = 0; i < cmds->len; i++) {
         const drv_ha_cmd_t *c = cmds->pdata[i];
 
@@ -102,7 +110,13 @@ static char *local(const drv_state_t *st, const char *me, const char *const *run
         const drv_ha_local_action_t *a = acts->pdata[i];
 
         g_string_append_printf(s, "%s%s %s", s->len ? "; " : "",
-                               a->act == DRV_HA_START ? "START" : "STOP", a->res->name);
+                               a->act == DRV_HA_START  ? "START"
+                               : a->act == DRV_HA_STOP ? "STOP"
+                                                       : "MIGRATE",
+                               a->res->name);
+        if (a->act == DRV_HA_MIGRATE) {
+            g_string_append_printf(s, " %s", a->target);
+        }
     }
     return g_string_free(s, FALSE);
 }
@@ -293,6 +307,37 @@ static void test_remove_during_start(void)
     EXPECT(coordinate(st, n, 3), "");
 }
 
+/* A planned move of a VM that may migrate is a live migration; otherwise stop + start. */
+static void test_live_migration(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+
+    assign(r, "n1", NULL);
+    report(r, "n1", DRV_OBS_RUNNING, 0);
+    set(&r->move_to, "n2");
+    EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n2 n1");
+    assign(r, "n2", "n1");
+    migrate_ok = true;
+    EXPECT(local(st, "n1", vm1_up), "MIGRATE vm1 n2");
+    EXPECT(local(st, "n2", none), ""); /* the target never starts it itself */
+    /* after the migration: n2 runs it (reports), n1 does not (releases) */
+    EXPECT(local(st, "n2", vm1_up), "REPORT vm1 running");
+    EXPECT(local(st, "n1", none), "REPORT vm1 stopped");
+    /* not allowed to migrate, or the attempt failed: stop + start */
+    migrate_ok = false;
+    EXPECT(local(st, "n1", vm1_up), "STOP vm1");
+    migrate_ok = true;
+    r->allow_migrate = false;
+    EXPECT(local(st, "n1", vm1_up), "STOP vm1");
+    /* a stray (the assigned copy runs): stopped, never migrated onto the running copy */
+    r->allow_migrate = true;
+    set(&r->moving_from, NULL);
+    report(r, "n2", DRV_OBS_RUNNING, 0);
+    EXPECT(local(st, "n1", vm1_up), "STOP vm1");
+    migrate_ok = false;
+}
+
 static void test_gone_node_left_alone(void)
 {
     g_autoptr(drv_state_t) st = drv_state_new();
@@ -368,6 +413,7 @@ int main(void)
     CU_add_test(suite, "strays and adoption", test_stray_and_adoption);
     CU_add_test(suite, "stop and remove", test_stop_remove);
     CU_add_test(suite, "a gone node's VMs are left alone", test_gone_node_left_alone);
+    CU_add_test(suite, "live migration where allowed, else stop + start", test_live_migration);
     CU_add_test(suite, "reassigned during a start: wait for the release", test_reassign_during_start);
     CU_add_test(suite, "removed during a start: no purge before the release", test_remove_during_start);
     CU_add_test(suite, "standby drains", test_standby_drains);
