@@ -70,9 +70,20 @@ until_status n1 'next(r for r in d["resources"] if r["name"] == "web1")["state"]
 show n1 resource show web1
 
 step "Put n2 in standby from n1: its VMs are live-migrated to the other nodes"
+on_n2=$("$SB" exec n2 virsh -q -c qemu:///system list --name)
+echo "# running on n2 now: $(echo $on_n2)"
 show n1 node standby n2
 until_status n3 'all("n2" not in r["running_on"] for r in d["resources"]) and sum(1 for r in d["resources"] if r["state"] == "running") == 4'
 show n3 status
+for vm in $on_n2; do
+    for n in n1 n3; do
+        if "$SB" exec "$n" virsh -q -c qemu:///system domstate "$vm" 2>/dev/null | grep -q running; then
+            echo "# $vm now on $n; libvirt's record of the move there:"
+            "$SB" exec "$n" virsh -c qemu:///system domjobinfo --completed "$vm" |
+                grep -E "Operation|Time elapsed:|Total downtime"
+        fi
+    done
+done
 
 step "Partition n3 from the others"
 "$SB" partition n3
