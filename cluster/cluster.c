@@ -33,6 +33,8 @@ typedef struct pending {
     size_t len;
     uint64_t deadline;
     uint64_t sent_round; /* 0 = not sent in the current round */
+    bool applied;        /* applied here at apply_seq; waiting for a quorum to confirm */
+    uint64_t apply_seq;
 } pending_t;
 
 struct drv_cluster {
@@ -61,6 +63,12 @@ struct drv_cluster {
 
     uint64_t next_req;
     GList *pending; /* pending_t*, in submission order */
+
+    /* rule C4: what each participant confirmed it applied in this round (parallel to
+     * participants), and our own APPLIED in flight */
+    GArray *acked; /* uint64_t */
+    bool applied_in_flight;
+    uint64_t applied_sent;
 };
 
 static int member_cmp(const drv_member_t *a, const drv_member_t *b)
@@ -241,6 +249,7 @@ drv_cluster_t *drv_cluster_new(uint32_t local_nodeid, uint32_t local_pid,
     c->members = g_array_new(FALSE, FALSE, sizeof(drv_member_t));
     c->participants = g_array_new(FALSE, FALSE, sizeof(drv_member_t));
     c->summaries = g_array_new(FALSE, FALSE, sizeof(summary_t));
+    c->acked = g_array_new(FALSE, TRUE, sizeof(uint64_t));
     c->next_req = 1;
     return c;
 }
@@ -254,12 +263,29 @@ void drv_cluster_free(drv_cluster_t *c)
     g_array_free(c->members, TRUE);
     g_array_free(c->participants, TRUE);
     g_array_free(c->summaries, TRUE);
+    g_array_free(c->acked, TRUE);
     drv_state_free(c->st);
     g_free(c);
 }
 
 static void reset_round(drv_cluster_t *c)
 {
+    GList *l = c->pending;
+
+    /* Rule C4: a change applied here but not confirmed by a quorum before the membership
+     * changed may or may not survive (it may have been delivered only on this side): its
+     * outcome is unknown, and it is not sent again. */
+    while (l) {
+        GList *next = l->next;
+        pending_t *p = l->data;
+
+        if (p->applied) {
+            pending_finish(c, p, DRV_ERR_SYNCING);
+        }
+        l = next;
+    }
+    g_array_set_size(c->acked, 0);
+    c->applied_in_flight = false;
     g_array_set_size(c->summaries, 0);
     g_array_set_size(c->participants, 0);
     c->closed = false;
@@ -268,7 +294,7 @@ static void reset_round(drv_cluster_t *c)
     c->sync_started = 0;
     c->endorsed = false;
     c->quorum_sent = false;
-    for (GList *l = c->pending; l; l = l->next) {
+    for (l = c->pending; l; l = l->next) {
         ((pending_t *)l->data)->sent_round = 0; /* rule C3: resend in the next round */
     }
 }
@@ -350,6 +376,7 @@ static void close_round(drv_cluster_t *c)
         }
     }
     g_array_sort(c->participants, member_cmp_g);
+    g_array_set_size(c->acked, c->participants->len);
     c->winner = best->who;
     if (c->participants->len < c->members->len) {
         qb_log(LOG_WARNING, "cluster: sync round %016" PRIx64 " closed with %u of %u members "
@@ -653,6 +680,75 @@ static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
     return rc;
 }
 
+static int participant_index(const drv_cluster_t *c, drv_member_t who)
+{
+    for (guint i = 0; i < c->participants->len; i++) {
+        if (member_cmp(&g_array_index(c->participants, drv_member_t, i), &who) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Rule C4: tell the group how far we have applied; at most one such message in flight. */
+static void send_applied(drv_cluster_t *c)
+{
+    size_t len = 0;
+    uint8_t *buf;
+
+    if (c->applied_in_flight || c->phase != DRV_PHASE_ACTIVE
+        || participant_index(c, c->me) < 0) {
+        return;
+    }
+    c->applied_in_flight = true;
+    c->applied_sent = c->st->seq;
+    buf = drv_wire_applied(c->round, c->st->seq, &len);
+    send_buf(c, buf, len, "applied");
+}
+
+/* Requests applied here are done once a quorum of participants applied them too. */
+static void confirm_pending(drv_cluster_t *c)
+{
+    uint32_t need = c->min_members ? c->min_members : 1;
+    GList *l = c->pending;
+
+    while (l) {
+        GList *next = l->next;
+        pending_t *p = l->data;
+
+        if (p->applied) {
+            uint32_t have = 0;
+
+            for (guint i = 0; i < c->acked->len; i++) {
+                have += g_array_index(c->acked, uint64_t, i) >= p->apply_seq;
+            }
+            if (have >= need) {
+                pending_finish(c, p, DRV_OK);
+            }
+        }
+        l = next;
+    }
+}
+
+static void on_applied(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
+{
+    int i = participant_index(c, from);
+
+    if (c->phase != DRV_PHASE_ACTIVE || i < 0) {
+        return;
+    }
+    if (m->seq > g_array_index(c->acked, uint64_t, i)) {
+        g_array_index(c->acked, uint64_t, i) = m->seq;
+    }
+    if (member_cmp(&from, &c->me) == 0) {
+        c->applied_in_flight = false;
+        if (c->st->seq > c->applied_sent) {
+            send_applied(c);
+        }
+    }
+    confirm_pending(c);
+}
+
 static void on_cmd(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
 {
     bool mine = member_cmp(&from, &c->me) == 0;
@@ -677,15 +773,23 @@ static void on_cmd(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
     rc = apply_cmd(c, m);
     if (rc == DRV_OK) {
         persist(c);
+        send_applied(c);
     }
     if (mine) {
         for (GList *l = c->pending; l; l = l->next) {
             pending_t *p = l->data;
 
-            if (p->req_id == m->req_id) {
-                pending_finish(c, p, rc);
-                break;
+            if (p->req_id != m->req_id) {
+                continue;
             }
+            if (rc != DRV_OK) {
+                pending_finish(c, p, rc); /* refused everywhere alike: nothing to confirm */
+            } else {
+                p->applied = true;
+                p->apply_seq = c->st->seq;
+                confirm_pending(c);
+            }
+            break;
         }
     }
     notify(c);
@@ -722,6 +826,9 @@ void drv_cluster_deliver(drv_cluster_t *c, uint32_t nodeid, uint32_t pid, const 
         break;
     case DRV_MSG_CMD:
         on_cmd(c, from, &m);
+        break;
+    case DRV_MSG_APPLIED:
+        on_applied(c, from, &m);
         break;
     }
     drv_msg_clear(&m);

@@ -279,6 +279,14 @@ uint8_t *drv_wire_state(uint64_t round, const drv_state_t *st, size_t *len)
     return finish(b, len);
 }
 
+uint8_t *drv_wire_applied(uint64_t round, uint64_t seq, size_t *len)
+{
+    GByteArray *b = begin(DRV_MSG_APPLIED, round);
+
+    put_u64(b, seq);
+    return finish(b, len);
+}
+
 uint8_t *drv_wire_quorum(uint64_t round, bool quorate, size_t *len)
 {
     GByteArray *b = begin(DRV_MSG_QUORUM, round);
@@ -855,6 +863,9 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
         msg->seq = get_u64(&r, "summary: truncated");
         break;
     case DRV_MSG_CLOSE:
+        break;
+    case DRV_MSG_APPLIED:
+        msg->seq = get_u64(&r, "applied: truncated");
         break;
     case DRV_MSG_STATE:
         msg->state = get_state(&r);

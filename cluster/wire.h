@@ -32,6 +32,7 @@ typedef enum drv_msg_type {
     DRV_MSG_STATE = 3,   /* sync: the winner's full state */
     DRV_MSG_QUORUM = 4,  /* leader: this round is (not) quorate */
     DRV_MSG_CMD = 5,     /* a change to the state */
+    DRV_MSG_APPLIED = 6, /* I have applied everything up to seq (confirms commands) */
 } drv_msg_type_t;
 
 /* A decoded message. Strings and the state point into storage owned by the struct; release
@@ -39,7 +40,7 @@ typedef enum drv_msg_type {
 typedef struct drv_msg {
     drv_msg_type_t type;
     uint64_t round;
-    uint64_t epoch, seq;  /* SUMMARY */
+    uint64_t epoch, seq;  /* SUMMARY; APPLIED: seq */
     bool quorate;         /* QUORUM */
     uint64_t req_id;      /* CMD */
     drv_cmd_type_t cmd_type;
@@ -59,6 +60,7 @@ uint8_t *drv_wire_summary(uint64_t round, uint64_t epoch, uint64_t seq, size_t *
 uint8_t *drv_wire_close(uint64_t round, size_t *len);
 uint8_t *drv_wire_state(uint64_t round, const drv_state_t *st, size_t *len);
 uint8_t *drv_wire_quorum(uint64_t round, bool quorate, size_t *len);
+uint8_t *drv_wire_applied(uint64_t round, uint64_t seq, size_t *len);
 uint8_t *drv_wire_cmd(uint64_t round, uint64_t req_id, const drv_cmd_t *cmd, size_t *len);
 /* A copy of the encoded message MSG with its round replaced (and the checksum redone). */
 uint8_t *drv_wire_reround(const uint8_t *msg, size_t len, uint64_t round);

@@ -110,8 +110,14 @@ static uint8_t *enc_cmd_report(size_t *len)
     return drv_wire_cmd(42, 8, &cmd, len);
 }
 
-static const encode_fn encoders[] = {enc_summary, enc_close, enc_state, enc_quorum, enc_cmd,
-                                     enc_cmd_node, enc_cmd_res_add, enc_cmd_report};
+static uint8_t *enc_applied(size_t *len)
+{
+    return drv_wire_applied(42, 1234, len);
+}
+
+static const encode_fn encoders[] = {enc_summary, enc_close,     enc_state,
+                                     enc_quorum,  enc_cmd,       enc_cmd_node,
+                                     enc_cmd_res_add, enc_cmd_report, enc_applied};
 
 static void test_round_trip(void)
 {
