@@ -572,16 +572,16 @@ static uint64_t get_u64(reader_t *r, const char *what)
     return lo | (hi << 32);
 }
 
-/* Returns a g_malloc'd string or NULL (r->err set). EMPTY_OK allows "". */
-static char *get_str(reader_t *r, bool empty_ok, const char *what)
+/* N bytes of text (UTF-8, no NUL, at most MAX, empty only if EMPTY_OK), after a length
+ * already read: a g_malloc'd string, or NULL with r->err set. */
+static char *get_text(reader_t *r, size_t n, size_t max, bool empty_ok, const char *what)
 {
-    uint16_t n = get_u16(r, what);
     char *s;
 
     if (r->err) {
         return NULL;
     }
-    if (n > DRV_WIRE_MAX_STR || (n == 0 && !empty_ok)) {
+    if (n > max || (n == 0 && !empty_ok)) {
         r->err = what;
         return NULL;
     }
@@ -589,13 +589,21 @@ static char *get_str(reader_t *r, bool empty_ok, const char *what)
         return NULL;
     }
     if (memchr(r->p + r->off, 0, n) != NULL
-        || !g_utf8_validate((const char *)r->p + r->off, n, NULL)) {
+        || !g_utf8_validate((const char *)r->p + r->off, (gssize)n, NULL)) {
         r->err = what;
         return NULL;
     }
     s = g_strndup((const char *)r->p + r->off, n);
     r->off += n;
     return s;
+}
+
+/* A string (u16 length). EMPTY_OK allows "". */
+static char *get_str(reader_t *r, bool empty_ok, const char *what)
+{
+    uint16_t n = get_u16(r, what);
+
+    return get_text(r, n, DRV_WIRE_MAX_STR, empty_ok, what);
 }
 
 /* Optional string: "" decodes to NULL. */
@@ -610,26 +618,12 @@ static char *get_opt(reader_t *r, const char *what)
     return s;
 }
 
+/* Domain XML (u32 length). */
 static char *get_blob(reader_t *r, const char *what)
 {
     uint32_t n = get_u32(r, what);
-    char *s;
 
-    if (r->err) {
-        return NULL;
-    }
-    if (n > DRV_WIRE_MAX_XML || !need(r, n, what)) {
-        r->err = what;
-        return NULL;
-    }
-    if (memchr(r->p + r->off, 0, n) != NULL
-        || !g_utf8_validate((const char *)r->p + r->off, n, NULL)) {
-        r->err = what;
-        return NULL;
-    }
-    s = g_strndup((const char *)r->p + r->off, n);
-    r->off += n;
-    return s;
+    return get_text(r, n, DRV_WIRE_MAX_XML, true, what);
 }
 
 static drv_resource_t *get_resource(reader_t *r)
