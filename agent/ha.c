@@ -360,6 +360,40 @@ static void coordinate(drv_ha_t *ha, const drv_state_t *st, const drv_cluster_vi
     }
 }
 
+/* A managed domain left behind in another state (crashed and preserved: its QEMU may still
+ * hold the VM's memory and disks) is destroyed, so that the VM can run again, here or
+ * elsewhere. */
+static void collect_leftover(void *ud, const drv_dom_t *dom)
+{
+    GPtrArray *out = ud;
+
+    if (dom->state == DRV_DOM_OTHER) {
+        g_ptr_array_add(out, g_strdup(dom->uuid));
+    }
+}
+
+static void destroy_leftovers(drv_ha_t *ha)
+{
+    g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func(g_free);
+
+    drv_virt_foreach(ha->virt, collect_leftover, uuids);
+    for (guint i = 0; i < uuids->len; i++) {
+        const char *uuid = uuids->pdata[i];
+        const drv_resource_t *r = res_by_uuid(ha, uuid);
+        uint64_t id;
+
+        if (r == NULL || busy_fn(ha, uuid)) {
+            continue;
+        }
+        qb_log(LOG_WARNING, "HA: %s (domain %s) is left in a crashed state here: destroying it",
+               r->name, r->domain);
+        id = start_op(ha, OP_STOP, uuid, r->name);
+        if (drv_virt_stop(ha->virt, id, uuid, 0) != 0) {
+            drop_op(ha, id);
+        }
+    }
+}
+
 static gboolean evaluate(gpointer ud)
 {
     drv_ha_t *ha = ud;
@@ -387,6 +421,7 @@ static gboolean evaluate(gpointer ud)
         g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
         g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);
 
+        destroy_leftovers(ha);
         drv_ha_local(st, me, &ha->params, running_fn, busy_fn, can_migrate_fn, ha, cmds, acts);
         for (guint i = 0; i < cmds->len; i++) {
             const drv_ha_cmd_t *c = cmds->pdata[i];

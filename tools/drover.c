@@ -314,9 +314,20 @@ int main(int argc, char **argv)
 
     rc = drv_cli_parse(argc, argv, &args, &err);
     if (rc != 0) {
-        fprintf(stderr, "drover: %s\n", err);
+        /* JSON on failure too, when asked for anywhere on the line (the parse may have
+         * stopped before that option) */
+        drv_cli_args_t asked = {.output = DRV_CLI_OUT_TEXT};
+
+        for (int i = 1; i < argc; i++) {
+            if (g_strcmp0(argv[i], "--output-as=json") == 0
+                || (g_strcmp0(argv[i], "--output-as") == 0 && i + 1 < argc
+                    && g_strcmp0(argv[i + 1], "json") == 0)) {
+                asked.output = DRV_CLI_OUT_JSON;
+            }
+        }
+        rc = report_error(&asked, rc, err, NULL);
         drv_cli_args_clear(&args);
-        return drv_exit_code(rc);
+        return rc;
     }
     switch (args.cmd) {
     case DRV_CLI_HELP:
