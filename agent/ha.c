@@ -307,18 +307,7 @@ static void publish_capacity(drv_ha_t *ha, const drv_state_t *st, const char *me
 
     val = g_strdup_printf("%u %" PRIu64, cpu, mem);
     if (g_strcmp0(g_hash_table_lookup(st->settings, key), val) != 0) {
-        drv_cmd_t cmd = {.type = DRV_CMD_SETTING_SET, .name = key, .value = val};
-        uint64_t req;
-
-        if (!g_hash_table_contains(ha->cmd_keys, key)
-            && drv_cluster_submit(ha->a->cluster, &cmd, drv_agent_now_ms(),
-                                  ha->a->cfg.request_timeout_ms, &req) == DRV_OK) {
-            ha_req_t *hr = g_new0(ha_req_t, 1);
-
-            hr->key = g_strdup(key);
-            g_hash_table_add(ha->cmd_keys, g_strdup(key));
-            g_hash_table_insert(ha->reqs, g_memdup2(&req, sizeof(req)), hr);
-        }
+        submit(ha, DRV_CMD_SETTING_SET, key, val, NULL, 0, 0, NULL);
     }
 }
 
