@@ -57,18 +57,21 @@ void drv__unassign(drv_ctx_t *c, int v)
         c->vs[v] = DRV_VS_PENDING;
 }
 
+/* The group ids of one kind: 0 hard anti-affinity, 1 soft anti-affinity, 2 affinity. */
+static const int *vm_groups(const drv_policy_vm_t *vm, size_t kind, size_t *n)
+{
+    *n = kind == 0 ? vm->n_anti_affinity : kind == 1 ? vm->n_anti_affinity_soft : vm->n_affinity;
+    return kind == 0 ? vm->anti_affinity : kind == 1 ? vm->anti_affinity_soft : vm->affinity;
+}
+
 static void groups_build(drv_groups_t *gr, const drv_policy_input_t *in, size_t kind)
 {
     size_t ng = in->n_groups;
     gr->off = g_new0(int, ng + 1);
     for (size_t v = 0; v < in->n_vms; v++) {
         const drv_policy_vm_t *vm = &in->vms[v];
-        const int *gs = kind == 0   ? vm->anti_affinity
-                        : kind == 1 ? vm->anti_affinity_soft
-                                    : vm->affinity;
-        size_t n = kind == 0   ? vm->n_anti_affinity
-                   : kind == 1 ? vm->n_anti_affinity_soft
-                               : vm->n_affinity;
+        size_t n;
+        const int *gs = vm_groups(vm, kind, &n);
         for (size_t i = 0; i < n; i++)
             gr->off[gs[i] + 1]++;
     }
@@ -78,12 +81,8 @@ static void groups_build(drv_groups_t *gr, const drv_policy_input_t *in, size_t 
     int *fill = g_memdup2(gr->off, sizeof(int) * (ng + 1));
     for (size_t v = 0; v < in->n_vms; v++) {
         const drv_policy_vm_t *vm = &in->vms[v];
-        const int *gs = kind == 0   ? vm->anti_affinity
-                        : kind == 1 ? vm->anti_affinity_soft
-                                    : vm->affinity;
-        size_t n = kind == 0   ? vm->n_anti_affinity
-                   : kind == 1 ? vm->n_anti_affinity_soft
-                               : vm->n_affinity;
+        size_t n;
+        const int *gs = vm_groups(vm, kind, &n);
         for (size_t i = 0; i < n; i++)
             gr->mem[fill[gs[i]]++] = (int)v;
     }
