@@ -1,4 +1,4 @@
-/* HA resource management glue: feeds the pure decisions (ha_decide.c) from the replicated
+/* HA resource management glue: feeds the pure decisions (ha/decide.c) from the replicated
  * state, the membership and this host's libvirt driver, submits what they decide as
  * replicated commands, and runs local starts and stops through the driver (which keeps every
  * blocking libvirt call off the main loop).

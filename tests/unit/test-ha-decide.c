@@ -1,4 +1,4 @@
-/* The coordinator's and the node agents' decisions (agent/ha_decide.c), on hand-made states. */
+/* The coordinator's and the node agents' decisions (ha/decide.c), on hand-made states. */
 #include "config.h"
 
 #include <string.h>
@@ -7,7 +7,7 @@
 #include <glib.h>
 
 #include "drover/results.h"
-#include "ha.h"
+#include "drv_ha.h"
 
 static drv_ha_node_t nodes3[] = {
     {"n1", true, 8, 4096},

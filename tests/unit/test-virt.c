@@ -1,4 +1,4 @@
-/* The libvirt driver (agent/virt*): the XML parser, the driver core against the fake
+/* The libvirt driver (virt/virt*): the XML parser, the driver core against the fake
  * hypervisor (threading path included: the fake's calls run in the driver's worker), and the
  * real backend against libvirt's in-process test:///default driver (skipped, with a message,
  * only when that cannot be opened). Waits iterate GLib's default context until a condition

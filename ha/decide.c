@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "drv_policy.h"
-#include "ha.h"
+#include "drv_ha.h"
 
 void drv_ha_cmd_free(gpointer p)
 {
