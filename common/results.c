@@ -37,6 +37,14 @@ const char *drv_strerror(int rc)
         return "already exists";
     case DRV_ERR_LIMIT:
         return "the cluster state would exceed its size limit (1 MiB, 16384 entries per table)";
+    case DRV_ERR_STALE:
+        return "the decision was made from a state that has changed since: refused";
+    case DRV_ERR_CANNOT_PLACE:
+        return "the target node cannot take the VM";
+    case DRV_ERR_BUSY:
+        return "an operation is in progress on it";
+    case DRV_ERR_PERSIST:
+        return "the state could not be made durable on this node";
     default:
         break;
     }
@@ -65,6 +73,8 @@ int drv_exit_code(int rc)
         return DRV_EXIT_TIMEOUT;
     case DRV_ERR_PERMISSION:
         return DRV_EXIT_PERMISSION;
+    case DRV_ERR_CANNOT_PLACE:
+        return DRV_EXIT_CANNOT_PLACE;
     default:
         return DRV_EXIT_ERROR;
     }
