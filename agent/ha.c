@@ -28,7 +28,8 @@ typedef struct ha_op {
     op_kind_t kind;
     char *uuid;
     char *name;
-    char *fail_key; /* OP_MIGRATE: "uuid@generation", remembered when it fails */
+    char *fail_key; /* OP_MIGRATE: "uuid>target", remembered when it fails */
+    char *mig_key;  /* OP_MIGRATE: "uuid@record generation", remembered when it is over */
     void (*done)(void *ud, int rc, const char *errmsg); /* OP_VALIDATE */
     void *ud;
 } ha_op_t;
@@ -49,8 +50,13 @@ struct drv_ha {
     GHashTable *busy;     /* uuid -> count of ops and reports in flight */
     GHashTable *cmd_keys; /* key -> 1: commands submitted and not yet done */
     GHashTable *reqs;     /* req id -> ha_req_t */
-    GHashTable *migrate_failed; /* "uuid@generation": fall back to stop + start */
+    GHashTable *migrate_failed; /* "uuid>target" -> monotonic ms of the failure: stop +
+                                   start to that target for MIGRATE_RETRY_MS */
+    GHashTable *mig_attempted;  /* "uuid@record generation": our libvirt migration of that
+                                   record is over */
 };
+
+#define MIGRATE_RETRY_MS (10 * 60 * 1000)
 
 static void op_free(gpointer p)
 {
@@ -59,6 +65,7 @@ static void op_free(gpointer p)
     g_free(op->uuid);
     g_free(op->name);
     g_free(op->fail_key);
+    g_free(op->mig_key);
     g_free(op);
 }
 
@@ -127,12 +134,13 @@ static const drv_resource_t *res_by_uuid(drv_ha_t *ha, const char *uuid)
 
 /* Submit a command unless the same one is still in flight. */
 static void submit(drv_ha_t *ha, drv_cmd_type_t type, const char *name, const char *value,
-                   const char *value2, uint8_t obs, uint64_t gen, const char *uuid)
+                   const char *value2, uint8_t obs, bool flag, uint64_t gen, const char *uuid)
 {
     drv_cmd_t cmd = {.type = type, .name = name, .value = value, .value2 = value2, .obs = obs,
-                     .gen = gen};
-    g_autofree char *key = g_strdup_printf("%d|%s|%s|%s|%u|%" PRIu64, (int)type, name,
-                                           value ? value : "", value2 ? value2 : "", obs, gen);
+                     .flag = flag, .gen = gen};
+    g_autofree char *key = g_strdup_printf("%d|%s|%s|%s|%u|%d|%" PRIu64, (int)type, name,
+                                           value ? value : "", value2 ? value2 : "", obs,
+                                           flag, gen);
     uint64_t req = 0;
     ha_req_t *hr;
     int rc;
@@ -141,7 +149,7 @@ static void submit(drv_ha_t *ha, drv_cmd_type_t type, const char *name, const ch
         return;
     }
     if (type == DRV_CMD_RES_REPORT) {
-        cmd.ts = (uint64_t)(g_get_real_time() / 1000);
+        cmd.ts = drv_agent_now_ms(); /* monotonic: failure windows never compare clocks */
     }
     rc = drv_cluster_submit(ha->a->cluster, &cmd, drv_agent_now_ms(),
                             ha->a->cfg.request_timeout_ms, &req);
@@ -186,7 +194,7 @@ static void report_failure(drv_ha_t *ha, const drv_resource_t *r, const char *wh
         return;
     }
     qb_log(LOG_WARNING, "HA: resource %s failed here: %s", r->name, why);
-    submit(ha, DRV_CMD_RES_REPORT, r->name, me, why, DRV_OBS_FAILED, r->gen, r->uuid);
+    submit(ha, DRV_CMD_RES_REPORT, r->name, me, why, DRV_OBS_FAILED, false, r->gen, r->uuid);
 }
 
 static uint64_t start_op(drv_ha_t *ha, op_kind_t kind, const char *uuid, const char *name)
@@ -233,16 +241,38 @@ static char *fill_template(const char *template, const char *addr)
     return g_strdup_printf("%.*s%s%s", (int)(p - template), template, addr, p + 2);
 }
 
+/* Our libvirt migration of a record is over (ok or not): the next pass ends the record. */
+static void migration_over(drv_ha_t *ha, const ha_op_t *op, bool ok)
+{
+    uint64_t now = drv_agent_now_ms();
+
+    g_hash_table_add(ha->mig_attempted, g_strdup(op->mig_key));
+    if (!ok) {
+        g_hash_table_insert(ha->migrate_failed, g_strdup(op->fail_key), g_memdup2(&now, sizeof(now)));
+    } else {
+        g_hash_table_remove(ha->migrate_failed, op->fail_key);
+    }
+}
+
+static bool attempted_fn(void *ud, const drv_resource_t *r)
+{
+    drv_ha_t *ha = ud;
+    g_autofree char *key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->mig_gen);
+
+    return g_hash_table_contains(ha->mig_attempted, key);
+}
+
 static bool can_migrate_fn(void *ud, const drv_resource_t *r, const char *target)
 {
     drv_ha_t *ha = ud;
     const drv_nodeinfo_t *n = drv_cs_node_by_name(ha->a->cs, target);
-    g_autofree char *key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->gen);
+    g_autofree char *key = g_strdup_printf("%s>%s", r->uuid, target);
+    uint64_t *failed_at = g_hash_table_lookup(ha->migrate_failed, key);
     drv_cluster_view_t v;
     bool member = false;
 
     if (n == NULL || n->addr == NULL || ha->a->cfg.migration_uri == NULL
-        || g_hash_table_contains(ha->migrate_failed, key)) {
+        || (failed_at && drv_agent_now_ms() - *failed_at < MIGRATE_RETRY_MS)) {
         return false;
     }
     drv_cluster_get_view(ha->a->cluster, &v);
@@ -270,11 +300,12 @@ static void run_local_action(drv_ha_t *ha, const drv_ha_local_action_t *act)
                act->target, dest);
         id = start_op(ha, OP_MIGRATE, r->uuid, r->name);
         op = g_hash_table_lookup(ha->ops, &id);
-        op->fail_key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->gen);
+        op->fail_key = g_strdup_printf("%s>%s", r->uuid, act->target);
+        op->mig_key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->mig_gen);
         rc = drv_virt_migrate(ha->virt, id, r->uuid, dest, stream);
         if (rc != 0) {
             qb_log(LOG_WARNING, "HA: cannot migrate %s now: %s", r->name, drv_strerror(rc));
-            g_hash_table_add(ha->migrate_failed, g_strdup(op->fail_key));
+            migration_over(ha, op, false);
             drop_op(ha, id);
         }
         return;
@@ -307,7 +338,7 @@ static void publish_capacity(drv_ha_t *ha, const drv_state_t *st, const char *me
 
     val = g_strdup_printf("%u %" PRIu64, cpu, mem);
     if (g_strcmp0(g_hash_table_lookup(st->settings, key), val) != 0) {
-        submit(ha, DRV_CMD_SETTING_SET, key, val, NULL, 0, 0, NULL);
+        submit(ha, DRV_CMD_SETTING_SET, key, val, NULL, 0, false, 0, NULL);
     }
 }
 
@@ -345,7 +376,7 @@ static void coordinate(drv_ha_t *ha, const drv_state_t *st, const drv_cluster_vi
     for (guint i = 0; i < cmds->len; i++) {
         const drv_ha_cmd_t *c = cmds->pdata[i];
 
-        submit(ha, c->type, c->name, c->value, c->value2, c->obs, c->gen, NULL);
+        submit(ha, c->type, c->name, c->value, c->value2, c->obs, c->flag, c->gen, NULL);
     }
 }
 
@@ -401,7 +432,7 @@ static gboolean evaluate(gpointer ud)
         return G_SOURCE_REMOVE;
     }
     st = drv_cluster_state(a->cluster);
-    ha->params.now_wall_ms = (uint64_t)(g_get_real_time() / 1000);
+    ha->params.now_ms = drv_agent_now_ms();
     publish_capacity(ha, st, me);
     if (v.coordinator == drv_cs_info(a->cs)->local_nodeid) {
         coordinate(ha, st, &v);
@@ -411,12 +442,15 @@ static gboolean evaluate(gpointer ud)
         g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);
 
         destroy_leftovers(ha);
-        drv_ha_local(st, me, &ha->params, running_fn, busy_fn, can_migrate_fn, ha, cmds, acts);
+        const drv_ha_local_env_t env = {running_fn, busy_fn, can_migrate_fn, attempted_fn, ha};
+
+        drv_ha_local(st, me, &ha->params, &env, cmds, acts);
         for (guint i = 0; i < cmds->len; i++) {
             const drv_ha_cmd_t *c = cmds->pdata[i];
             const drv_resource_t *r = g_hash_table_lookup(st->resources, c->name);
 
-            submit(ha, c->type, c->name, c->value, c->value2, c->obs, c->gen, r ? r->uuid : NULL);
+            submit(ha, c->type, c->name, c->value, c->value2, c->obs, c->flag, c->gen,
+                   r ? r->uuid : NULL);
         }
         for (guint i = 0; i < acts->len; i++) {
             run_local_action(ha, acts->pdata[i]);
@@ -496,11 +530,12 @@ static void cb_op_done(void *ud, uint64_t op_id, int rc, const char *errmsg)
     if (kind == OP_MIGRATE) {
         if (rc != 0) {
             /* libvirt rolled back: it still runs here; the next pass moves it cold */
-            qb_log(LOG_ERR, "HA: live migration of %s failed: %s; falling back to stop + start",
-                   name, errmsg ? errmsg : drv_strerror(rc));
-            g_hash_table_add(ha->migrate_failed, g_strdup(op->fail_key));
+            qb_log(LOG_ERR, "HA: live migration of %s failed: %s; the next move to that node "
+                            "is stop + start", name, errmsg ? errmsg : drv_strerror(rc));
+            migration_over(ha, op, false);
         } else {
             qb_log(LOG_NOTICE, "HA: %s live-migrated away from here", name);
+            migration_over(ha, op, true);
         }
         drop_op(ha, op_id);
         drv_ha_kick(ha);
@@ -563,7 +598,8 @@ drv_ha_t *drv_ha_new(drv_agent_t *a)
     ha->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ha->cmd_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ha->reqs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, req_free);
-    ha->migrate_failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ha->migrate_failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    ha->mig_attempted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ha->virt = drv_virt_new(a->cfg.libvirt_uri, &drv_virt_libvirt_backend, NULL, &virt_cb, ha);
     ha->safety_id = g_timeout_add(HA_SAFETY_MS, safety_cb, ha);
     return ha;
@@ -600,5 +636,6 @@ void drv_ha_free(drv_ha_t *ha)
     g_hash_table_destroy(ha->cmd_keys);
     g_hash_table_destroy(ha->reqs);
     g_hash_table_destroy(ha->migrate_failed);
+    g_hash_table_destroy(ha->mig_attempted);
     g_free(ha);
 }

@@ -69,6 +69,7 @@ struct drv_cluster {
     GArray *acked; /* uint64_t */
     bool applied_in_flight;
     uint64_t applied_sent;
+    bool persist_failed; /* rule C5: the last persist failed; confirm nothing until one works */
 };
 
 static int member_cmp(const drv_member_t *a, const drv_member_t *b)
@@ -122,10 +123,19 @@ static void notify(drv_cluster_t *c)
 static void persist(drv_cluster_t *c)
 {
     int rc = c->ops.persist ? c->ops.persist(c->ud, c->st) : 0;
+    bool was = c->persist_failed;
 
+    c->persist_failed = rc != 0;
     if (rc != 0) {
-        qb_log(LOG_ERR, "cluster: persisting state (epoch %" PRIu64 " seq %" PRIu64 ") failed: %s",
+        qb_log(LOG_ERR, "cluster: persisting state (epoch %" PRIu64 " seq %" PRIu64 ") failed: %s;"
+               " this node confirms no change until its state is durable again",
                c->st->epoch, c->st->seq, drv_strerror(rc));
+    } else if (was) {
+        qb_log(LOG_NOTICE, "cluster: state is durable again (epoch %" PRIu64 " seq %" PRIu64 ")",
+               c->st->epoch, c->st->seq);
+    }
+    if (was != c->persist_failed) {
+        notify(c);
     }
 }
 
@@ -524,6 +534,11 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
         }
         add = drv_resource_copy(m->cmd_res);
         add->gen = 0;
+        add->ver = 1;
+        add->mig_gen = 0;
+        set_str(&add->mig_from, NULL);
+        set_str(&add->mig_to, NULL);
+        set_str(&add->waiting, NULL);
         /* only the definition and the role come from the client */
         set_str(&add->move_to, NULL);
         set_str(&add->assigned, NULL);
@@ -576,11 +591,20 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
             }
             set_str(&r->failed, NULL);
         }
+        set_str(&r->waiting, NULL);
         qb_log(LOG_NOTICE, "cluster: resource %s %s%s", r->name,
                r->move_to ? "constrained to " : "constraint cleared",
                r->move_to ? r->move_to : "");
         break;
     case DRV_CMD_RES_ASSIGN:
+        /* Conditional: only on the version it was decided from, never across a migration
+         * in flight (whose source alone ends it). */
+        if (m->cmd_gen != r->ver || r->mig_to != NULL) {
+            qb_log(LOG_INFO, "cluster: stale assignment of %s refused (from version %" PRIu64
+                             ", now %" PRIu64 "%s)", r->name, m->cmd_gen, r->ver,
+                   r->mig_to ? ", migrating" : "");
+            return DRV_ERR_STALE;
+        }
         set_str(&r->assigned, m->cmd_value);
         set_str(&r->moving_from, m->cmd_value2);
         r->gen++;
@@ -591,6 +615,11 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
     case DRV_CMD_RES_REPORT: {
         drv_res_node_t *n = drv_resource_node(r, m->cmd_value, true);
 
+        if (m->cmd_flag) {
+            /* the reporter's failure window passed, by its own clock */
+            n->failures = 0;
+            n->window_start = 0;
+        }
         if (m->cmd_obs == DRV_OBS_FAILED) {
             g_autofree char *text = short_text(m->cmd_value2[0] ? m->cmd_value2 : "failed");
 
@@ -598,6 +627,8 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
                 g_free(text);
                 text = g_strdup("failed (text dropped: state size limit)");
             }
+            /* both times are the reporter's monotonic clock; an earlier time means that
+             * clock restarted (a reboot): a new window */
             if (n->failures == 0 || m->cmd_ts < n->window_start
                 || m->cmd_ts - n->window_start > DRV_FAILURE_WINDOW_MS) {
                 n->failures = 0;
@@ -615,21 +646,69 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
         break;
     }
     case DRV_CMD_RES_FAILED:
+        if (m->cmd_gen != r->ver) {
+            return DRV_ERR_STALE;
+        }
         set_str(&r->failed, m->cmd_value);
+        set_str(&r->waiting, m->cmd_value2);
         if (r->failed) {
             qb_log(LOG_ERR, "cluster: resource %s marked failed: %s", r->name, r->failed);
         }
-        break;
+        if (r->waiting) {
+            qb_log(LOG_NOTICE, "cluster: resource %s: %s", r->name, r->waiting);
+        }
+        return DRV_OK; /* informational: the version stays */
     case DRV_CMD_RES_PURGE:
-        if (r->role != DRV_ROLE_REMOVING || drv_resource_running_elsewhere(r, NULL)) {
+        if (r->role != DRV_ROLE_REMOVING || drv_resource_running_elsewhere(r, NULL)
+            || r->mig_to != NULL) {
             return DRV_ERR_BAD_ARGS;
         }
         qb_log(LOG_NOTICE, "cluster: resource %s removed", r->name);
         g_hash_table_remove(c->st->resources, m->cmd_name);
+        return DRV_OK;
+    case DRV_CMD_RES_MIG_BEGIN:
+        if (m->cmd_gen != r->ver || r->mig_to != NULL || r->role != DRV_ROLE_STARTED
+            || g_strcmp0(r->assigned, m->cmd_value2) != 0
+            || g_strcmp0(r->moving_from, m->cmd_value) != 0) {
+            return DRV_ERR_STALE;
+        }
+        set_str(&r->mig_from, m->cmd_value);
+        set_str(&r->mig_to, m->cmd_value2);
+        r->mig_gen = r->gen;
+        qb_log(LOG_NOTICE, "cluster: resource %s live migration %s -> %s begins", r->name,
+               r->mig_from, r->mig_to);
+        break;
+    case DRV_CMD_RES_MIG_END:
+        if (r->mig_to == NULL || strcmp(r->mig_from, m->cmd_value) != 0
+            || strcmp(r->mig_to, m->cmd_value2) != 0) {
+            return DRV_ERR_STALE;
+        }
+        if (m->cmd_flag) {
+            /* done: the source's hypervisor no longer has it; the source is released */
+            drv_res_node_t *n = drv_resource_node(r, r->mig_from, true);
+
+            n->obs = DRV_OBS_STOPPED;
+            n->gen = r->gen;
+            if (g_strcmp0(r->moving_from, r->mig_from) == 0) {
+                set_str(&r->moving_from, NULL);
+            }
+        } else {
+            /* rolled back: it runs on the source, which is assigned again; the target
+             * releases whatever libvirt left there */
+            set_str(&r->assigned, r->mig_from);
+            set_str(&r->moving_from, r->mig_to);
+            r->gen++;
+        }
+        qb_log(LOG_NOTICE, "cluster: resource %s live migration %s -> %s %s", r->name,
+               r->mig_from, r->mig_to, m->cmd_flag ? "done" : "rolled back");
+        set_str(&r->mig_from, NULL);
+        set_str(&r->mig_to, NULL);
+        r->mig_gen = 0;
         break;
     default:
         return DRV_ERR_BAD_ARGS;
     }
+    r->ver++;
     return DRV_OK;
 }
 
@@ -696,7 +775,8 @@ static void send_applied(drv_cluster_t *c)
     size_t len = 0;
     uint8_t *buf;
 
-    if (c->applied_in_flight || c->phase != DRV_PHASE_ACTIVE
+    /* Rule C5: a change is confirmed only once it is durable here. */
+    if (c->applied_in_flight || c->phase != DRV_PHASE_ACTIVE || c->persist_failed
         || participant_index(c, c->me) < 0) {
         return;
     }
@@ -918,6 +998,7 @@ void drv_cluster_get_view(const drv_cluster_t *c, drv_cluster_view_t *view)
     view->local_quorate = c->have_quorum && c->local_quorate;
     view->coordinator = (view->quorate && l) ? l->nodeid : 0;
     view->round = c->round;
+    view->persist_failed = c->persist_failed;
     view->n_members = shown->len;
     view->members = (const drv_member_t *)shown->data;
 }

@@ -45,12 +45,21 @@ typedef enum drv_cmd_type {
     DRV_CMD_RES_REMOVE = 11, /* stop it everywhere, then forget it (RES_PURGE) */
     DRV_CMD_RES_ROLE = 12,   /* flag: true = started, false = stopped; start clears failures */
     DRV_CMD_RES_MOVE = 13,   /* value: target node; NULL or "" = clear */
-    DRV_CMD_RES_ASSIGN = 14, /* coordinator: value = node or NULL, value2 = moving_from or NULL */
-    DRV_CMD_RES_REPORT = 15, /* node agent: value = node, obs, ts = its wall clock (ms),
+    DRV_CMD_RES_ASSIGN = 14, /* coordinator: value = node or NULL, value2 = moving_from or
+                                NULL, gen = the resource version it was computed from
+                                (DRV_ERR_STALE when no longer current) */
+    DRV_CMD_RES_REPORT = 15, /* node agent: value = node, obs, ts = its monotonic clock (ms),
                                 gen = assignment generation seen, value2 = error text for
-                                DRV_OBS_FAILED */
-    DRV_CMD_RES_FAILED = 16, /* coordinator: value = reason, NULL or "" = clear */
+                                DRV_OBS_FAILED; flag: its failure window passed (failures
+                                there are forgotten) */
+    DRV_CMD_RES_FAILED = 16, /* coordinator: value = reason, NULL or "" = clear; value2 = why a
+                                wanted change waits, NULL or "" = clear; gen = version */
     DRV_CMD_RES_PURGE = 17,  /* coordinator: forget a removed resource no node runs */
+    DRV_CMD_RES_MIG_BEGIN = 18, /* source: value = from (itself), value2 = to, gen = version;
+                                   only while assigned = to and moving_from = from */
+    DRV_CMD_RES_MIG_END = 19,   /* source (value = from, value2 = to): flag true = done (the VM
+                                   left the source), false = rolled back (it runs on the source,
+                                   which is assigned again; the target must release it) */
 } drv_cmd_type_t;
 
 typedef struct drv_resource drv_resource_t;
@@ -63,7 +72,8 @@ typedef struct drv_cmd {
     const char *value2;
     uint8_t obs;       /* RES_REPORT: drv_obs_t */
     uint64_t ts;       /* RES_REPORT */
-    uint64_t gen;      /* RES_REPORT: the assignment generation the node acted on */
+    uint64_t gen;      /* RES_REPORT: the assignment generation the node acted on; RES_ASSIGN,
+                          RES_FAILED, RES_MIG_BEGIN: the resource version decided from */
     const drv_resource_t *res; /* RES_ADD */
 } drv_cmd_t;
 
@@ -72,7 +82,9 @@ typedef struct drv_cluster_ops {
      * the caller's business). Returns 0 or a negative code; on failure the core treats the
      * message as lost (pending requests then time out). */
     int (*send)(void *ud, const void *buf, size_t len);
-    /* Persist ST atomically. Called after each activation and each applied command. */
+    /* Persist ST atomically. Called after each activation and each applied command. A
+     * failure stops this node from confirming applied commands (rule C5) until a later
+     * persist succeeds. */
     int (*persist)(void *ud, const drv_state_t *st);
     /* A request submitted on this node finished: rc 0 = applied cluster-wide order. */
     void (*request_done)(void *ud, uint64_t req_id, int rc);
@@ -88,6 +100,7 @@ typedef struct drv_cluster_view {
     bool local_quorate;    /* votequorum's latest word on this node */
     uint32_t coordinator;  /* nodeid of the coordinator, 0 when none (not quorate / syncing) */
     uint64_t round;        /* identifier of the current membership round */
+    bool persist_failed;   /* the last attempt to make the state durable here failed */
     size_t n_members;
     const drv_member_t *members; /* sorted by nodeid; valid until the next call into the core */
 } drv_cluster_view_t;

@@ -25,9 +25,12 @@ typedef enum drv_obs {
     DRV_OBS_FAILED = 2, /* a start failed there, or it stopped behind Drover's back */
 } drv_obs_t;
 
-/* Restart-in-place accounting, the same on every node (the window is applied when reports are,
- * so it must not be a per-node setting): a VM is restarted where it failed until it has failed
- * DRV_MAX_FAILURES times there within DRV_FAILURE_WINDOW_MS, then relocated. */
+/* Restart-in-place accounting: a VM is restarted where it failed until it has failed
+ * DRV_MAX_FAILURES times there within DRV_FAILURE_WINDOW_MS, then relocated (defaults; the
+ * cluster properties failure-threshold and failure-window override them). The window is
+ * measured on the reporting node's monotonic clock only: its reports carry that clock, and it
+ * is that node which says, by a report with the expire flag, that its window has passed. No
+ * two clocks are ever compared, and a wall-clock step changes nothing. */
 #define DRV_MAX_FAILURES 3
 #define DRV_FAILURE_WINDOW_MS (10 * 60 * 1000)
 
@@ -35,7 +38,7 @@ typedef struct drv_res_node {
     drv_obs_t obs;
     uint64_t gen;            /* the resource's assignment generation the report was made at */
     uint32_t failures;       /* failures on this node inside the current window */
-    uint64_t window_start;   /* reporter's wall clock (ms) of the first of them */
+    uint64_t window_start;   /* reporter's monotonic clock (ms) at the first of them */
     char *last_error;        /* text of the latest failure, or NULL */
 } drv_res_node_t;
 
@@ -73,6 +76,21 @@ struct drv_resource {
                           releases it by a report at the current generation */
     uint64_t gen;      /* assignment generation: +1 at every RES_ASSIGN applied */
     char *failed;      /* NULL, or why the coordinator gave up on it */
+    char *waiting;     /* NULL, or why a wanted change waits (e.g. a move to a full node) */
+
+    /* Version: +1 at every applied change of anything the placement is decided from
+     * (definition, role, move, assignment, reports, migration record). Coordinator commands
+     * carry the version they were computed from and are refused (DRV_ERR_STALE) when it is
+     * no longer current: a decision is never applied to a state it was not made from. */
+    uint64_t ver;
+
+    /* Live migration in flight, a replicated record: set by the source (RES_MIG_BEGIN) before
+     * it asks libvirt to migrate, cleared by the source (RES_MIG_END: done or rolled back)
+     * once its hypervisor says where the VM is. While it is open nothing re-targets the VM,
+     * and neither end starts or stops it. NULL mig_to: none. */
+    char *mig_from;
+    char *mig_to;
+    uint64_t mig_gen; /* the assignment generation it was begun at */
 
     GHashTable *nodes; /* node name -> drv_res_node_t * */
     char *last_failure; /* "node: text" of the latest failure anywhere, for status */

@@ -147,6 +147,9 @@ void drv_resource_free(drv_resource_t *r)
     g_free(r->assigned);
     g_free(r->moving_from);
     g_free(r->failed);
+    g_free(r->waiting);
+    g_free(r->mig_from);
+    g_free(r->mig_to);
     g_hash_table_destroy(r->nodes);
     g_free(r->last_failure);
     g_free(r);
@@ -182,6 +185,11 @@ drv_resource_t *drv_resource_copy(const drv_resource_t *r)
     c->moving_from = g_strdup(r->moving_from);
     c->gen = r->gen;
     c->failed = g_strdup(r->failed);
+    c->waiting = g_strdup(r->waiting);
+    c->ver = r->ver;
+    c->mig_from = g_strdup(r->mig_from);
+    c->mig_to = g_strdup(r->mig_to);
+    c->mig_gen = r->mig_gen;
     c->last_failure = g_strdup(r->last_failure);
     g_hash_table_iter_init(&it, r->nodes);
     while (g_hash_table_iter_next(&it, &k, &v)) {
@@ -202,7 +210,9 @@ bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b)
         || a->allow_migrate != b->allow_migrate || a->role != b->role
         || g_strcmp0(a->move_to, b->move_to) || g_strcmp0(a->assigned, b->assigned)
         || g_strcmp0(a->moving_from, b->moving_from) || a->gen != b->gen
-        || g_strcmp0(a->failed, b->failed)
+        || g_strcmp0(a->failed, b->failed) || g_strcmp0(a->waiting, b->waiting)
+        || a->ver != b->ver || g_strcmp0(a->mig_from, b->mig_from)
+        || g_strcmp0(a->mig_to, b->mig_to) || a->mig_gen != b->mig_gen
         || g_strcmp0(a->last_failure, b->last_failure) || a->prefer->len != b->prefer->len
         || a->anti_affinity->len != b->anti_affinity->len
         || g_hash_table_size(a->nodes) != g_hash_table_size(b->nodes)) {

@@ -127,6 +127,11 @@ static void put_resource(GByteArray *b, const drv_resource_t *r)
     put_opt(b, r->moving_from);
     put_u64(b, r->gen);
     put_opt(b, r->failed);
+    put_opt(b, r->waiting);
+    put_u64(b, r->ver);
+    put_opt(b, r->mig_from);
+    put_opt(b, r->mig_to);
+    put_u64(b, r->mig_gen);
     put_opt(b, r->last_failure);
     keys = sorted_keys(r->nodes);
     put_u32(b, keys->len);
@@ -393,8 +398,13 @@ bool drv_resource_def_valid(const drv_resource_t *r, const char **why)
             }
         }
     }
+    if ((r->mig_from == NULL) != (r->mig_to == NULL)) {
+        *why = "resource: a migration record needs both ends";
+        return false;
+    }
     if (!opt_name_valid(r->move_to) || !opt_name_valid(r->assigned)
-        || !opt_name_valid(r->moving_from)) {
+        || !opt_name_valid(r->moving_from) || !opt_name_valid(r->mig_from)
+        || !opt_name_valid(r->mig_to)) {
         *why = "bad node name in resource placement";
         return false;
     }
@@ -436,7 +446,6 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
         break;
     case DRV_CMD_SETTING_SET:
     case DRV_CMD_RES_MOVE:
-    case DRV_CMD_RES_FAILED:
         if (!empty(cmd->value2)) {
             *why = "a second value given to a command that takes none";
             return false;
@@ -486,6 +495,8 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
     case DRV_CMD_RES_FAILED:
     case DRV_CMD_RES_PURGE:
     case DRV_CMD_RES_REPORT:
+    case DRV_CMD_RES_MIG_BEGIN:
+    case DRV_CMD_RES_MIG_END:
         if (!drv_resource_name_valid(cmd->name)) {
             *why = "bad resource name";
             return false;
@@ -493,6 +504,12 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
         if ((cmd->type == DRV_CMD_RES_MOVE || cmd->type == DRV_CMD_RES_ASSIGN)
             && (!opt_name_valid(cmd->value) || !opt_name_valid(cmd->value2))) {
             *why = "bad node name";
+            return false;
+        }
+        if ((cmd->type == DRV_CMD_RES_MIG_BEGIN || cmd->type == DRV_CMD_RES_MIG_END)
+            && (!name_valid(cmd->value, 255) || !name_valid(cmd->value2, 255)
+                || strcmp(cmd->value, cmd->value2) == 0)) {
+            *why = "a migration record needs two different node names";
             return false;
         }
         if (cmd->type == DRV_CMD_RES_REPORT
@@ -675,6 +692,11 @@ static drv_resource_t *get_resource(reader_t *r)
     res->moving_from = get_opt(r, "resource: bad moving_from");
     res->gen = get_u64(r, "resource: truncated generation");
     res->failed = get_opt(r, "resource: bad failed");
+    res->waiting = get_opt(r, "resource: bad waiting");
+    res->ver = get_u64(r, "resource: truncated version");
+    res->mig_from = get_opt(r, "resource: bad migration source");
+    res->mig_to = get_opt(r, "resource: bad migration target");
+    res->mig_gen = get_u64(r, "resource: truncated migration generation");
     res->last_failure = get_opt(r, "resource: bad last_failure");
     n = get_u32(r, "resource: truncated node reports");
     if (!r->err && n > DRV_WIRE_MAX_ENTRIES) {

@@ -19,7 +19,7 @@
 #include "drv_state.h"
 
 #define DRV_WIRE_MAGIC 0x31565244u /* "DRV1" */
-#define DRV_WIRE_VERSION 1
+#define DRV_WIRE_VERSION 2
 #define DRV_WIRE_HDR_LEN 32
 #define DRV_WIRE_MAX_MSG (1024 * 1024)
 #define DRV_WIRE_MAX_STR 1024

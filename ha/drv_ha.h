@@ -23,7 +23,7 @@ typedef struct drv_ha_node {
 typedef struct drv_ha_params {
     uint32_t max_failures;    /* restarts in place within the window before relocating */
     uint64_t failure_window_ms;
-    uint64_t now_wall_ms;     /* the deciding node's wall clock */
+    uint64_t now_ms;          /* the deciding node's MONOTONIC clock (never the wall clock) */
 } drv_ha_params_t;
 
 /* A command the decision wants submitted (strings owned). */
@@ -33,7 +33,9 @@ typedef struct drv_ha_cmd {
     char *value;
     char *value2;
     uint8_t obs;
-    uint64_t gen; /* RES_REPORT: the assignment generation acted on */
+    bool flag;    /* RES_REPORT: failure window passed; RES_MIG_END: done */
+    uint64_t gen; /* RES_REPORT: the assignment generation acted on; RES_ASSIGN, RES_FAILED,
+                     RES_MIG_BEGIN: the resource version decided from */
 } drv_ha_cmd_t;
 
 typedef enum drv_ha_act {
@@ -50,12 +52,22 @@ typedef struct drv_ha_local_action {
 
 void drv_ha_cmd_free(gpointer p);
 
-/* Recent failures of R on NODE (0 when the window has passed). */
+/* Failures of R on NODE in its current window, as that node reported them (the node itself
+ * says when its window passed: no other clock is used). */
 uint32_t drv_ha_recent_failures(const drv_resource_t *r, const char *node,
                                 const drv_ha_params_t *p);
 
 /* Coordinator: the commands that bring the state's placement in line with the plan for it.
- * NODES is corosync's nodelist (all configured nodes). Appends drv_ha_cmd_t * to OUT. */
+ * NODES is corosync's nodelist (all configured nodes). Appends drv_ha_cmd_t * to OUT.
+ * Every RES_ASSIGN / RES_FAILED carries the resource version it was decided from.
+ * - A VM that a node outside the round may run (assigned there, reported running there, not
+ *   released by it, or an end of a migration in flight) is left where it is: no capacity
+ *   elsewhere, no preemption, no recovery, until that node is back (or, later, fenced).
+ * - A VM with a migration record open is never re-targeted: its source ends the record.
+ * - A VM that runs nowhere is placed only once every node that may run it has reported
+ *   whether it does (probes: members, and gone nodes that ever published capacity).
+ * - A move (move_to) that cannot be carried out never stops a running VM: it stays where it
+ *   runs and `waiting` says why. */
 void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t n_nodes,
                        const drv_ha_params_t *p, GPtrArray *out);
 
@@ -64,13 +76,30 @@ typedef bool (*drv_ha_running_fn)(void *ud, const char *uuid);
 /* Is an operation on UUID already in flight on this node? */
 typedef bool (*drv_ha_busy_fn)(void *ud, const char *uuid);
 /* May R be live-migrated from here to TARGET now (target's daemon in the round, no failed
- * attempt at this assignment)? NULL: never (moves are stop + start). */
+ * attempt to that target)? NULL: never (moves are stop + start). */
 typedef bool (*drv_ha_migrate_fn)(void *ud, const drv_resource_t *r, const char *target);
+/* Has this node's daemon already run the libvirt migration of R's open record (r->mig_from
+ * is this node, generation r->mig_gen), and is that run over? */
+typedef bool (*drv_ha_attempted_fn)(void *ud, const drv_resource_t *r);
 
-/* Node agent: reports to submit (OUT_CMDS, drv_ha_cmd_t *) and local start/stop actions
- * (OUT_ACTS, drv_ha_local_action_t *), for node ME. Call only with a current hypervisor view. */
+typedef struct drv_ha_local_env {
+    drv_ha_running_fn running;
+    drv_ha_busy_fn busy;             /* also true while libvirt runs a migration job on it */
+    drv_ha_migrate_fn can_migrate;   /* may be NULL */
+    drv_ha_attempted_fn attempted;   /* may be NULL: never attempted */
+    void *ud;
+} drv_ha_local_env_t;
+
+/* Node agent: reports and migration records to submit (OUT_CMDS, drv_ha_cmd_t *) and local
+ * start/stop/migrate actions (OUT_ACTS, drv_ha_local_action_t *), for node ME. Call only with a
+ * current hypervisor view.
+ * - Reports: what runs here; a probe (stopped) for every resource this node has not reported
+ *   yet; the release of a VM moved off this node; the end of this node's failure window.
+ * - A live migration is begun by a RES_MIG_BEGIN record; only once it is applied is the
+ *   libvirt migration run (DRV_HA_MIGRATE), and once that is over this node (the source) ends
+ *   the record from what its own hypervisor shows: gone = done, still here = rolled back.
+ * - Neither end of an open migration starts or stops the VM. */
 void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *p,
-                  drv_ha_running_fn running, drv_ha_busy_fn busy, drv_ha_migrate_fn can_migrate,
-                  void *ud, GPtrArray *out_cmds, GPtrArray *out_acts);
+                  const drv_ha_local_env_t *env, GPtrArray *out_cmds, GPtrArray *out_acts);
 
 #endif

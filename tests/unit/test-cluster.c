@@ -28,6 +28,7 @@ typedef struct node {
     drv_cluster_t *c;
     drv_state_t *disk; /* what persist wrote */
     int persists;
+    bool persist_fails; /* the disk refuses writes */
     GHashTable *done; /* req_id -> rc */
 } node_t;
 
@@ -69,6 +70,9 @@ static int op_persist(void *ud, const drv_state_t *st)
 {
     node_t *nd = ud;
 
+    if (nd->persist_fails) {
+        return -EIO;
+    }
     drv_state_free(nd->disk);
     nd->disk = drv_state_copy(st);
     nd->persists++;
@@ -729,7 +733,8 @@ static void test_resources(void)
                     DRV_ERR_UNKNOWN_RESOURCE);
 
     /* coordinator assignment and node reports */
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2"}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
     CU_ASSERT_STRING_EQUAL(res_on(s, 2, "vm1")->assigned, "n2");
     CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2",
                                               .obs = DRV_OBS_RUNNING, .ts = 1000}), DRV_OK);
@@ -753,7 +758,8 @@ static void test_resources(void)
                     DRV_OK);
     CU_ASSERT_EQUAL(((drv_res_node_t *)g_hash_table_lookup(res_on(s, 2, "vm1")->nodes, "n2"))->failures, 1);
     /* a start is a clean-up */
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_FAILED, "vm1", "gave up"}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_FAILED, "vm1", "gave up",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
     CU_ASSERT_STRING_EQUAL(res_on(s, 1, "vm1")->failed, "gave up");
     CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ROLE, "vm1", .flag = true}), DRV_OK);
     CU_ASSERT_PTR_NULL(res_on(s, 1, "vm1")->failed);
@@ -833,6 +839,125 @@ static void test_resources(void)
     drv_resource_free(a);
     drv_resource_free(b);
     drv_resource_free(c);
+    sim_free(s);
+}
+
+/* Review finding 4: an assignment is applied only to the state it was computed from. Two
+ * coordinators (an old one whose command is re-sent after a membership change, and a new
+ * one) computing from the same version: the first applies, the second is refused, and a
+ * decision computed before a report landed is refused too. */
+static void test_conditional_assign(void)
+{
+    sim_t *s = sim_new(3, false);
+    drv_resource_t *a = mkres("vm1", "11111111-1111-4111-8111-111111111111", "dom1");
+    uint64_t ver, r1, r2;
+
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ADD, "vm1", .res = a}), DRV_OK);
+    ver = res_on(s, 0, "vm1")->ver;
+    CU_ASSERT_EQUAL(ver, 1);
+    /* both computed from version 1, delivered in one order */
+    CU_ASSERT_EQUAL(drv_cluster_submit(s->node[0].c,
+                                       &(drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n1", .gen = ver},
+                                       s->now, 5000, &r1), DRV_OK);
+    CU_ASSERT_EQUAL(drv_cluster_submit(s->node[1].c,
+                                       &(drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .gen = ver},
+                                       s->now, 5000, &r2), DRV_OK);
+    run(s);
+    CU_ASSERT_EQUAL(done_rc(s, 0, r1), DRV_OK);
+    CU_ASSERT_EQUAL(done_rc(s, 1, r2), DRV_ERR_STALE);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_STRING_EQUAL(res_on(s, i, "vm1")->assigned, "n1");
+    }
+    /* a report moves the version on: a decision from before it is stale */
+    ver = res_on(s, 0, "vm1")->ver;
+    CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n3",
+                                              .obs = DRV_OBS_RUNNING, .ts = 1}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .gen = ver}),
+                    DRV_ERR_STALE);
+    CU_ASSERT_STRING_EQUAL(res_on(s, 1, "vm1")->assigned, "n1");
+    assert_converged(s, 0);
+    drv_resource_free(a);
+    sim_free(s);
+}
+
+/* Migrations are replicated records: begun only at the current version while assigned to the
+ * target and moved off the source; no assignment while one is open; ended by the source as
+ * done (the source released) or rolled back (the source assigned again, the target must
+ * release). */
+static void test_migration_records(void)
+{
+    sim_t *s = sim_new(3, false);
+    drv_resource_t *a = mkres("vm1", "11111111-1111-4111-8111-111111111111", "dom1");
+    const drv_resource_t *r;
+
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ADD, "vm1", .res = a}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n1",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n1",
+                                              .obs = DRV_OBS_RUNNING, .ts = 1}), DRV_OK);
+    /* not moved off n1 yet: no record */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_ERR_STALE);
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .value2 = "n1",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
+                                              .gen = res_on(s, 0, "vm1")->ver - 1}), DRV_ERR_STALE);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
+    r = res_on(s, 2, "vm1");
+    CU_ASSERT_STRING_EQUAL(r->mig_from, "n1");
+    CU_ASSERT_STRING_EQUAL(r->mig_to, "n2");
+    CU_ASSERT_EQUAL(r->mig_gen, r->gen);
+    /* open: nobody re-targets it, whatever version */
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n3", .value2 = "n1",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_ERR_STALE);
+    /* rolled back: n1 assigned again, n2 must release */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2",
+                                              .flag = false}), DRV_OK);
+    r = res_on(s, 1, "vm1");
+    CU_ASSERT_PTR_NULL(r->mig_to);
+    CU_ASSERT_STRING_EQUAL(r->assigned, "n1");
+    CU_ASSERT_STRING_EQUAL(r->moving_from, "n2");
+    /* an end without a record changes nothing */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2",
+                                              .flag = true}), DRV_ERR_STALE);
+    /* again, done this time: n2 runs it, n1 is released at the current generation */
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .value2 = "n1",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
+                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2",
+                                              .flag = true}), DRV_OK);
+    r = res_on(s, 2, "vm1");
+    CU_ASSERT_STRING_EQUAL(r->assigned, "n2");
+    CU_ASSERT_PTR_NULL(r->moving_from);
+    CU_ASSERT_EQUAL(((drv_res_node_t *)g_hash_table_lookup(r->nodes, "n1"))->obs, DRV_OBS_STOPPED);
+    assert_converged(s, 0);
+    drv_resource_free(a);
+    sim_free(s);
+}
+
+/* Review finding 8: a node that cannot make the state durable confirms nothing (rule C5), so
+ * a change is acknowledged only once a quorum has it on disk. */
+static void test_no_ack_without_durability(void)
+{
+    sim_t *s = sim_new(3, false);
+    drv_cluster_view_t v;
+    uint64_t req;
+
+    s->node[1].persist_fails = true;
+    s->node[2].persist_fails = true;
+    CU_ASSERT_EQUAL(submit(s, 0, DRV_CMD_SETTING_SET, "k", "v", false, &req), DRV_OK);
+    run(s);
+    CU_ASSERT_EQUAL(done_rc(s, 0, req), 1); /* applied everywhere, durable on one: pending */
+    view(s, 1, &v);
+    CU_ASSERT_TRUE(v.persist_failed);
+    s->node[2].persist_fails = false;
+    CU_ASSERT_EQUAL(submit(s, 0, DRV_CMD_SETTING_SET, "k2", "v", false, NULL), DRV_OK);
+    run(s);
+    CU_ASSERT_EQUAL(done_rc(s, 0, req), DRV_OK); /* n3 durable again: both confirmed */
+    view(s, 2, &v);
+    CU_ASSERT_FALSE(v.persist_failed);
     sim_free(s);
 }
 
@@ -993,6 +1118,9 @@ int main(void)
     CU_add_test(suite, "request timeout", test_request_timeout);
     CU_add_test(suite, "resources: add, refuse, report, fail, move, remove", test_resources);
     CU_add_test(suite, "random histories keep acked writes", test_random_histories);
+    CU_add_test(suite, "assignments are conditional on the version", test_conditional_assign);
+    CU_add_test(suite, "migration records", test_migration_records);
+    CU_add_test(suite, "no acknowledgement without durability (C5)", test_no_ack_without_durability);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     {
