@@ -27,6 +27,12 @@ static drv_resource_t *sample_resource(const char *name)
     g_ptr_array_add(r->prefer, p);
     g_ptr_array_add(r->anti_affinity, g_strdup("web"));
     r->assigned = g_strdup("n2");
+    r->moving_from = g_strdup("n1");
+    r->waiting = g_strdup("move to n3 waits: it is in standby");
+    r->ver = 42;
+    r->mig_from = g_strdup("n1");
+    r->mig_to = g_strdup("n2");
+    r->mig_gen = 5;
     r->last_failure = g_strdup("n1: crashed");
     n = drv_resource_node(r, "n1", true);
     n->obs = DRV_OBS_FAILED;
@@ -320,7 +326,7 @@ static void test_semantic_checks(void)
     {
         g_autofree uint8_t *b = enc_summary(&len);
 
-        b[4] = 2;
+        b[4] = DRV_WIRE_VERSION + 1;
         reseal(b, len);
         CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
         CU_ASSERT_STRING_EQUAL(why, "unsupported version");
