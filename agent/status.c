@@ -163,6 +163,7 @@ static bool reported_running(const drv_resource_t *r, const char *node)
 /* The one-word summary of docs/cli.md ("Resource states"), first match wins:
  * removing  target role is removing (stopped everywhere, then forgotten)
  * failed    the coordinator gave up on it (`failed` set)
+ * migrating a live migration record is open (mig_from -> mig_to)
  * running   target started, assigned to a node that reports it running
  * starting  target started, assigned to a node that does not report it running (yet)
  * stopping  some node reports it running but it should run nowhere (target stopped or not
@@ -175,6 +176,9 @@ static const char *resource_state(const drv_resource_t *r, guint n_running)
     }
     if (r->failed != NULL) {
         return "failed";
+    }
+    if (r->mig_to != NULL) {
+        return "migrating";
     }
     if (r->role == DRV_ROLE_STARTED && r->assigned != NULL) {
         return reported_running(r, r->assigned) ? "running" : "starting";
@@ -198,6 +202,18 @@ static void add_resource(JsonBuilder *b, const drv_resource_t *r, bool with_xml)
     add_str_or_null(b, "moving_from", r->moving_from);
     add_str_or_null(b, "move_to", r->move_to);
     add_str_or_null(b, "failed", r->failed);
+    add_str_or_null(b, "waiting", r->waiting);
+    json_builder_set_member_name(b, "migration");
+    if (r->mig_to != NULL) {
+        json_builder_begin_object(b);
+        add_str_or_null(b, "from", r->mig_from);
+        add_str_or_null(b, "to", r->mig_to);
+        json_builder_end_object(b);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    json_builder_set_member_name(b, "version");
+    json_builder_add_int_value(b, (gint64)r->ver);
     add_str_or_null(b, "last_failure", r->last_failure);
     json_builder_set_member_name(b, "running_on");
     json_builder_begin_array(b);
@@ -315,6 +331,8 @@ JsonNode *drv_status_json(drv_agent_t *a)
     json_builder_add_boolean_value(b, v.quorate);
     json_builder_set_member_name(b, "local_quorate");
     json_builder_add_boolean_value(b, info->connected && info->vq_quorate);
+    json_builder_set_member_name(b, "state_durable");
+    json_builder_add_boolean_value(b, !v.persist_failed);
     json_builder_set_member_name(b, "expected_votes");
     json_builder_add_int_value(b, info->expected_votes);
     json_builder_set_member_name(b, "total_votes");

@@ -59,7 +59,7 @@ static void print_node_lines(JsonArray *nodes)
 }
 
 /* "running on n1", "starting on n2", "failed: REASON", ... (docs/cli.md, resource states) */
-static char *resource_state_text(JsonObject *r)
+static char *resource_state_text_base(JsonObject *r)
 {
     const char *state = str_member(r, "state", "?");
     const char *assigned = str_member(r, "assigned", NULL);
@@ -69,6 +69,14 @@ static char *resource_state_text(JsonObject *r)
 
     for (guint i = 0; running != NULL && i < json_array_get_length(running); i++) {
         g_string_append_printf(on, "%s%s", i ? "," : "", json_array_get_string_element(running, i));
+    }
+    if (strcmp(state, "migrating") == 0) {
+        JsonObject *m = json_object_has_member(r, "migration")
+                            ? json_object_get_object_member(r, "migration")
+                            : NULL;
+
+        return g_strdup_printf("migrating %s -> %s", m ? str_member(m, "from", "?") : "?",
+                               m ? str_member(m, "to", "?") : "?");
     }
     if (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0) {
         if (moving_from != NULL) {
@@ -88,6 +96,15 @@ static char *resource_state_text(JsonObject *r)
         return g_strdup_printf("%s (running on %s)", state, on->str);
     }
     return g_strdup(state);
+}
+
+/* The state text, and why a wanted change waits when something does. */
+static char *resource_state_text(JsonObject *r)
+{
+    g_autofree char *base = resource_state_text_base(r);
+    const char *waiting = str_member(r, "waiting", NULL);
+
+    return waiting ? g_strdup_printf("%s; %s", base, waiting) : g_steal_pointer(&base);
 }
 
 void drv_cli_print_resource_lines(JsonArray *resources)
@@ -167,6 +184,9 @@ void drv_cli_print_resource(JsonObject *r)
     if (str_member(r, "failed", NULL) != NULL) {
         printf("Failed:         %s\n", str_member(r, "failed", NULL));
     }
+    if (str_member(r, "waiting", NULL) != NULL) {
+        printf("Waiting:        %s\n", str_member(r, "waiting", NULL));
+    }
     printf("Last failure:   %s\n", str_member(r, "last_failure", "(none)"));
     printf("Node reports:");
     if (nodes == NULL || json_object_get_size(nodes) == 0) {
@@ -216,6 +236,10 @@ void drv_cli_print_status(JsonObject *s)
     }
     printf("Epoch:        %" G_GINT64_FORMAT " (seq %" G_GINT64_FORMAT ")\n",
            int_member(s, "epoch"), int_member(s, "seq"));
+    if (json_object_has_member(s, "state_durable") && !bool_member(s, "state_durable")) {
+        printf("WARNING:      this node cannot write its state file: it confirms no change "
+               "until it can (see droverd's log)\n");
+    }
     printf("Members:      %u\n", members ? json_array_get_length(members) : 0);
     printf("\nNodes (* = this node):\n");
     print_node_lines(array_member(s, "nodes"));
