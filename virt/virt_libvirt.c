@@ -254,7 +254,8 @@ static drv_dom_state_t lv_state(int st)
 /* The job in progress on DOM (running or paused): virDomainGetJobStats' type, and when there
  * is one, its VIR_DOMAIN_JOB_OPERATION (libvirt >= 3.3) says whether it is a migration and
  * which way. Without that field (or without virDomainGetJobStats: virDomainGetJobInfo's type)
- * a job is OTHER. 0, or -1 with libvirt's error set. */
+ * a job is OTHER; a driver with neither call has no jobs (NONE). 0, or -1 with libvirt's
+ * error set. */
 static int lv_dom_job(virDomainPtr dom, drv_dom_job_t *job)
 {
     virTypedParameterPtr params = NULL;
@@ -272,7 +273,14 @@ static int lv_dom_job(virDomainPtr dom, drv_dom_job_t *job)
         }
         virResetLastError();
         if (virDomainGetJobInfo(dom, &info) < 0) {
-            return -1;
+            e = virGetLastError();
+            if (e == NULL || e->code != VIR_ERR_NO_SUPPORT) {
+                return -1;
+            }
+            /* a hypervisor driver without jobs (test:///default): nothing can be in progress */
+            virResetLastError();
+            *job = DRV_DOM_JOB_NONE;
+            return 0;
         }
         *job = info.type == VIR_DOMAIN_JOB_NONE ? DRV_DOM_JOB_NONE : DRV_DOM_JOB_OTHER;
         return 0;
