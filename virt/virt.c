@@ -11,7 +11,12 @@
  *
  * Staleness: each connection attempt gets a generation number; events, losses and list results
  * of an older connection are dropped. Each table entry remembers the change counter of its
- * last change; a list taken before that change does not overwrite it (an event is newer). */
+ * last change; a list taken before that change does not overwrite it (an event is newer).
+ *
+ * Jobs: each entry also holds libvirt's job on the domain (drv_dom_job_t), refreshed by list
+ * passes and by a query the worker makes at the end of every op job (and right before each
+ * shutdown/destroy, which it refuses during a migration). Only libvirt's answers set it; a
+ * change of job alone is logged, not reported through dom_changed. */
 #include "config.h"
 
 #include <errno.h>
@@ -78,6 +83,8 @@ typedef struct item {
     char *name;
     drv_dom_state_t state;
     char *reason;
+    drv_dom_job_t dom_job; /* op jobs: libvirt's job on the UUID after the call; UNKNOWN: not
+                            * queried or the query failed */
 } item_t;
 
 typedef enum { OP_START, OP_STOP, OP_MIGRATE } op_kind_t;
@@ -168,6 +175,28 @@ const char *drv_dom_state_str(drv_dom_state_t s)
     return "other";
 }
 
+const char *drv_dom_job_str(drv_dom_job_t j)
+{
+    switch (j) {
+    case DRV_DOM_JOB_NONE:
+        return "none";
+    case DRV_DOM_JOB_MIGRATION_OUT:
+        return "migration out";
+    case DRV_DOM_JOB_MIGRATION_IN:
+        return "migration in";
+    case DRV_DOM_JOB_OTHER:
+        return "other";
+    case DRV_DOM_JOB_UNKNOWN:
+        break;
+    }
+    return "unknown";
+}
+
+static bool is_migration(drv_dom_job_t j)
+{
+    return j == DRV_DOM_JOB_MIGRATION_OUT || j == DRV_DOM_JOB_MIGRATION_IN;
+}
+
 /* ---- items and the link ---- */
 
 static void sink_free(drv_virt_sink_t *s);
@@ -179,6 +208,7 @@ static item_t *item_new(item_kind_t kind, job_kind_t job)
 
     it->kind = kind;
     it->job = job;
+    it->dom_job = DRV_DOM_JOB_UNKNOWN;
     return it;
 }
 
@@ -308,6 +338,42 @@ static int need_conn(drv_virt_t *v, item_t *it)
     return 0;
 }
 
+/* Worker: libvirt's job on it->uuid into it->dom_job (left UNKNOWN when the backend cannot
+ * tell, or the query failed: the table then keeps what it had). */
+static void worker_query_job(drv_virt_t *v, item_t *it)
+{
+    g_autofree char *err = NULL;
+    drv_dom_job_t job = DRV_DOM_JOB_NONE;
+    int rc;
+
+    if (v->be->job == NULL || v->w_conn == NULL) {
+        return;
+    }
+    rc = v->be->job(v->be_data, v->w_conn, it->uuid, &job, &err);
+    if (rc == 0) {
+        it->dom_job = job;
+    } else if (rc == -ENOENT) {
+        it->dom_job = DRV_DOM_JOB_NONE; /* gone: no job */
+    } else {
+        qb_log(LOG_DEBUG, "Cannot query the job of %s: %s", it->uuid, err ? err : "?");
+    }
+}
+
+/* Worker, right before a shutdown/destroy: is libvirt migrating the domain? The table's view,
+ * checked when the stop was submitted, may be older than a migration started since (by
+ * another droverd, or by this one before a restart). */
+static bool worker_refuse_stop(drv_virt_t *v, item_t *it)
+{
+    worker_query_job(v, it);
+    if (!is_migration(it->dom_job)) {
+        return false;
+    }
+    it->rc = -EBUSY;
+    it->errmsg = g_strdup_printf("domain %s has a %s job in progress: not stopped", it->uuid,
+                                 drv_dom_job_str(it->dom_job));
+    return true;
+}
+
 static void run_job(drv_virt_t *v, item_t *it)
 {
     void *bd = v->be_data;
@@ -344,13 +410,13 @@ static void run_job(drv_virt_t *v, item_t *it)
         break;
     case JOB_SHUTDOWN:
         it->rc = need_conn(v, it);
-        if (it->rc == 0) {
+        if (it->rc == 0 && !worker_refuse_stop(v, it)) {
             it->rc = v->be->shutdown(bd, v->w_conn, it->uuid, &it->errmsg);
         }
         break;
     case JOB_DESTROY:
         it->rc = need_conn(v, it);
-        if (it->rc == 0) {
+        if (it->rc == 0 && !worker_refuse_stop(v, it)) {
             it->rc = v->be->destroy(bd, v->w_conn, it->uuid, &it->errmsg);
         }
         break;
@@ -371,6 +437,13 @@ static void run_job(drv_virt_t *v, item_t *it)
         break;
     case JOB_QUIT:
         break;
+    }
+    /* the end of an op: what libvirt says about the domain's job now (a refused stop already
+     * asked; a dead connection has nothing to say) */
+    if ((it->job == JOB_CREATE || it->job == JOB_SHUTDOWN || it->job == JOB_DESTROY ||
+         it->job == JOB_MIGRATE) &&
+        it->rc != -EBUSY && it->rc != -ENOTCONN) {
+        worker_query_job(v, it);
     }
     if (it->rc < 0 && it->errmsg == NULL) {
         it->errmsg =
@@ -482,9 +555,25 @@ static bool expected(drv_virt_t *v, const char *uuid, drv_dom_state_t state, con
 
 static void op_finish(drv_virt_t *v, const char *uuid, int rc, const char *errmsg);
 
-/* Record STATE for UUID and report it when it is a change. */
+/* Record libvirt's JOB for E (UNKNOWN: keep what the table has). Logged, not reported. */
+static void set_job(entry_t *e, drv_dom_job_t job)
+{
+    if (e->dom.state == DRV_DOM_STOPPED) {
+        job = DRV_DOM_JOB_NONE;
+    }
+    if (job == DRV_DOM_JOB_UNKNOWN || job == e->dom.job) {
+        return;
+    }
+    qb_log(is_migration(job) || is_migration(e->dom.job) ? LOG_NOTICE : LOG_INFO,
+           "Domain %s (%s): libvirt job %s (was %s)", e->dom.name ? e->dom.name : "?", e->dom.uuid,
+           drv_dom_job_str(job), drv_dom_job_str(e->dom.job));
+    e->dom.job = job;
+}
+
+/* Record STATE (and libvirt's JOB, UNKNOWN = keep) for UUID; report the state when it is a
+ * change. The job is set first, so dom_changed sees it. */
 static void apply_state(drv_virt_t *v, const char *uuid, const char *name, drv_dom_state_t state,
-                        const char *reason)
+                        const char *reason, drv_dom_job_t job)
 {
     entry_t *e = g_hash_table_lookup(v->table, uuid);
     uctx_t *u;
@@ -492,6 +581,7 @@ static void apply_state(drv_virt_t *v, const char *uuid, const char *name, drv_d
     bool by_us;
 
     if (e != NULL && e->dom.state == state) {
+        set_job(e, job);
         if (e->dom.name == NULL && name != NULL) {
             e->dom.name = g_strdup(name);
         }
@@ -514,6 +604,10 @@ static void apply_state(drv_virt_t *v, const char *uuid, const char *name, drv_d
         e->dom.name = g_strdup(name);
     }
     e->dom.state = state;
+    if (state == DRV_DOM_STOPPED) {
+        e->dom.job = DRV_DOM_JOB_NONE; /* a job ends with its domain */
+    }
+    set_job(e, job);
     e->changed_seq = g_atomic_int_add(&v->seq, 1) + 1;
     by_us = expected(v, uuid, state, reason);
     qb_log(by_us || state == DRV_DOM_RUNNING ? LOG_NOTICE : LOG_WARNING,
@@ -700,7 +794,7 @@ static void list_done(drv_virt_t *v, item_t *it)
             g_hash_table_insert(v->table, e->dom.uuid, e);
             continue;
         }
-        apply_state(v, d->uuid, d->name, d->state, found_reason(d->state));
+        apply_state(v, d->uuid, d->name, d->state, found_reason(d->state), d->job);
     }
     g_hash_table_iter_init(&iter, v->table);
     while (g_hash_table_iter_next(&iter, &key, &val)) {
@@ -713,7 +807,7 @@ static void list_done(drv_virt_t *v, item_t *it)
     for (guint i = 0; i < gone->len; i++) {
         const char *uuid = g_ptr_array_index(gone, i);
 
-        apply_state(v, uuid, NULL, DRV_DOM_STOPPED, "vanished");
+        apply_state(v, uuid, NULL, DRV_DOM_STOPPED, "vanished", DRV_DOM_JOB_NONE);
         g_hash_table_remove(v->table, uuid);
     }
     v->table_valid = true;
@@ -767,6 +861,8 @@ static int map_rc(int rc)
         return DRV_ERR_EXISTS;
     case -ENOENT:
         return DRV_ERR_UNKNOWN_RESOURCE;
+    case -EBUSY:
+        return DRV_ERR_BUSY;
     default:
         return rc;
     }
@@ -839,12 +935,34 @@ static void op_submit_job(drv_virt_t *v, op_t *op, job_kind_t job)
     submit(v, it);
 }
 
+/* NULL when a stop of UUID may go ahead as far as the table knows, else why not (g_malloc'd):
+ * libvirt is migrating the domain. */
+static char *stop_refusal(drv_virt_t *v, const char *uuid)
+{
+    const entry_t *e = g_hash_table_lookup(v->table, uuid);
+
+    if (e == NULL || !is_migration(e->dom.job)) {
+        return NULL;
+    }
+    qb_log(LOG_WARNING, "Stop of domain %s (%s) refused: libvirt has a %s job in progress",
+           e->dom.name ? e->dom.name : "?", uuid, drv_dom_job_str(e->dom.job));
+    return g_strdup_printf("domain %s has a %s job in progress: not stopped", uuid,
+                           drv_dom_job_str(e->dom.job));
+}
+
 static void op_dispatch(drv_virt_t *v, const char *uuid)
 {
     uctx_t *u = uctx_get(v, uuid, false);
     op_t *op = u ? g_queue_peek_head(&u->ops) : NULL;
+    g_autofree char *busy = NULL;
 
     if (op == NULL || op->phase != PH_QUEUED) {
+        return;
+    }
+    if (op->kind == OP_STOP && (busy = stop_refusal(v, uuid)) != NULL) {
+        /* a stop that waited behind another op: the migration started meanwhile (never the
+         * case inside drv_virt_stop itself, which checked before queueing) */
+        op_finish(v, uuid, DRV_ERR_BUSY, busy); /* dispatches the next op */
         return;
     }
     op->phase = PH_RUNNING;
@@ -869,8 +987,14 @@ static void op_dispatch(drv_virt_t *v, const char *uuid)
 static gboolean on_grace_expired(gpointer data)
 {
     op_t *op = data;
+    g_autofree char *busy = NULL;
 
     op->grace_timer = 0;
+    busy = stop_refusal(op->v, op->uuid);
+    if (busy != NULL) {
+        op_finish(op->v, op->uuid, DRV_ERR_BUSY, busy); /* frees op */
+        return G_SOURCE_REMOVE;
+    }
     qb_log(LOG_NOTICE, "Domain %s still up %u ms after the shutdown request: destroying", op->uuid,
            op->grace_ms);
     op->phase = PH_DESTROYING;
@@ -895,12 +1019,18 @@ static void op_job_done(drv_virt_t *v, item_t *it)
 {
     uctx_t *u = uctx_get(v, it->uuid, false);
     op_t *op = u ? g_queue_peek_head(&u->ops) : NULL;
-    const entry_t *e;
+    entry_t *e;
     int rc = it->rc;
 
     if (op == NULL || op->id != it->op_id) {
         qb_log(LOG_ERR, "Result of an unknown op %" PRIu64 " for %s dropped", it->op_id, it->uuid);
         return;
+    }
+    /* libvirt's job as the worker saw it at the end of the call (before op_done, which may
+     * look); a start's new entry gets it below */
+    e = g_hash_table_lookup(v->table, it->uuid);
+    if (e != NULL && it->gen == v->gen) {
+        set_job(e, it->dom_job);
     }
     if (rc == -ENOTCONN) {
         if (it->gen == v->gen) {
@@ -914,7 +1044,7 @@ static void op_job_done(drv_virt_t *v, item_t *it)
         if (rc == 0) {
             /* an event since the submit (its STARTED, or a crash right after) is newer */
             if (!changed_since_submit(v, it, u)) {
-                apply_state(v, op->uuid, op->name, DRV_DOM_RUNNING, "started");
+                apply_state(v, op->uuid, op->name, DRV_DOM_RUNNING, "started", it->dom_job);
             }
             op_finish(v, it->uuid, 0, NULL);
             return;
@@ -927,8 +1057,13 @@ static void op_job_done(drv_virt_t *v, item_t *it)
         op_finish(v, it->uuid, map_rc(rc), it->errmsg);
         return;
     case JOB_SHUTDOWN:
+        if (rc == -EBUSY) {
+            /* migrating: no destroy either */
+            op_finish(v, it->uuid, DRV_ERR_BUSY, it->errmsg);
+            return;
+        }
         if (rc == -ENOENT) {
-            apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, "stopped");
+            apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, "stopped", DRV_DOM_JOB_NONE);
             op_finish(v, it->uuid, 0, NULL);
             return;
         }
@@ -951,7 +1086,8 @@ static void op_job_done(drv_virt_t *v, item_t *it)
         if (rc == 0 || rc == -ENOENT) {
             /* likewise: a newer event (its STOPPED, or a start by someone else) wins */
             if (!changed_since_submit(v, it, u)) {
-                apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, rc == 0 ? "destroyed" : "stopped");
+                apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, rc == 0 ? "destroyed" : "stopped",
+                            DRV_DOM_JOB_NONE);
             }
             op_finish(v, it->uuid, 0, NULL);
             return;
@@ -962,7 +1098,8 @@ static void op_job_done(drv_virt_t *v, item_t *it)
         if (rc == 0) {
             /* the domain is gone from here, whatever events (its pause) came since the submit;
              * a STOPPED "migrated" event already applied makes this a no-op */
-            apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, DRV_VIRT_REASON_MIGRATED);
+            apply_state(v, op->uuid, NULL, DRV_DOM_STOPPED, DRV_VIRT_REASON_MIGRATED,
+                        DRV_DOM_JOB_NONE);
             op_finish(v, it->uuid, 0, NULL);
             return;
         }
@@ -1028,6 +1165,7 @@ int drv_virt_start(drv_virt_t *v, uint64_t op_id, const char *xml)
 int drv_virt_stop(drv_virt_t *v, uint64_t op_id, const char *uuid, unsigned grace_ms)
 {
     char canon[DRV_UUID_STRLEN];
+    g_autofree char *busy = NULL;
     op_t *op;
 
     if (v == NULL || uuid == NULL || drv_uuid_canon(uuid, canon) != 0) {
@@ -1035,6 +1173,10 @@ int drv_virt_stop(drv_virt_t *v, uint64_t op_id, const char *uuid, unsigned grac
     }
     if (!v->connected) {
         return DRV_ERR_NOT_CONNECTED;
+    }
+    busy = stop_refusal(v, canon);
+    if (busy != NULL) {
+        return DRV_ERR_BUSY;
     }
     op = g_new0(op_t, 1);
     op->id = op_id;
@@ -1106,6 +1248,8 @@ static bool stale_migration_event(drv_virt_t *v, const item_t *it)
 
 static void handle_item(drv_virt_t *v, item_t *it)
 {
+    const entry_t *e;
+
     switch (it->kind) {
     case ITEM_EVENT:
         if (it->gen != v->gen || !v->connected) {
@@ -1118,7 +1262,13 @@ static void handle_item(drv_virt_t *v, item_t *it)
                    it->reason);
             return;
         }
-        apply_state(v, it->uuid, it->name, it->state, it->reason);
+        apply_state(v, it->uuid, it->name, it->state, it->reason, DRV_DOM_JOB_UNKNOWN);
+        e = g_hash_table_lookup(v->table, it->uuid);
+        if (e != NULL && is_migration(e->dom.job)) {
+            /* events carry no job: ask libvirt whether the migration is over (a rollback's
+             * resume, the destination's resume) rather than refuse stops until the next pass */
+            submit_list(v);
+        }
         return;
     case ITEM_LOST:
         if (it->gen == v->gen && v->opening) {
@@ -1278,6 +1428,30 @@ const drv_dom_t *drv_virt_lookup(const drv_virt_t *v, const char *uuid)
     }
     e = g_hash_table_lookup(v->table, canon);
     return e ? &e->dom : NULL;
+}
+
+bool drv_virt_migrating(const drv_virt_t *v, const char *uuid)
+{
+    char canon[DRV_UUID_STRLEN];
+    const entry_t *e;
+    const uctx_t *u;
+
+    if (v == NULL || uuid == NULL || drv_uuid_canon(uuid, canon) != 0) {
+        return false;
+    }
+    e = g_hash_table_lookup(v->table, canon);
+    if (e != NULL && is_migration(e->dom.job)) {
+        return true;
+    }
+    u = g_hash_table_lookup(v->uctx, canon);
+    if (u != NULL) {
+        for (const GList *l = u->ops.head; l != NULL; l = l->next) {
+            if (((const op_t *)l->data)->kind == OP_MIGRATE) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 size_t drv_virt_count(const drv_virt_t *v)

@@ -14,6 +14,8 @@
  *   DRV_ERR_NOT_CONNECTED  libvirt is not reachable right now (errmsg names libvirt; note that
  *                          drv_strerror() still says "corosync" for this code)
  *   DRV_ERR_EXISTS         start of a domain (same UUID) that is already running here
+ *   DRV_ERR_BUSY           stop of a domain libvirt is migrating (in or out): refused, nothing
+ *                          was done (see drv_virt_stop)
  *   -EIO and other -errno  any other libvirt failure; errmsg carries libvirt's own message
  * An async call (start, stop, migrate, validate) either returns < 0 and never calls op_done for
  * that op, or returns 0 and calls op_done exactly once later (never from inside the call itself).
@@ -38,12 +40,30 @@ typedef enum {
 
 const char *drv_dom_state_str(drv_dom_state_t s);
 
+/* The libvirt job in progress on a domain (virDomainGetJobStats), as last seen by a list pass
+ * or at the end of an op of this driver for it. A domain being migrated keeps running (OUT, on
+ * the source) or sits paused waiting for the memory (IN, on the destination) for the whole
+ * copy: neither copy may be stopped or destroyed then (drv_virt_stop refuses). */
+typedef enum {
+    DRV_DOM_JOB_NONE = 0,      /* no job, the domain is not running, or not known yet */
+    DRV_DOM_JOB_MIGRATION_OUT, /* this host is the source of a live migration */
+    DRV_DOM_JOB_MIGRATION_IN,  /* this host is the destination: the incoming copy */
+    DRV_DOM_JOB_OTHER,         /* another job (save, dump, snapshot...) or one of unknown kind */
+    /* Backends only (list, job): the query failed for this domain. Never in the table, which
+     * keeps the value it had (NONE for a domain it did not know). */
+    DRV_DOM_JOB_UNKNOWN,
+} drv_dom_job_t;
+
+const char *drv_dom_job_str(drv_dom_job_t j);
+
 /* A domain as the table knows it. Owned by the driver; valid until the next return to the
- * main loop. */
+ * main loop. A change of JOB alone is not reported through dom_changed: read it here (or ask
+ * drv_virt_migrating) before acting on a domain. */
 typedef struct drv_dom {
     char uuid[DRV_UUID_STRLEN];
     char *name;
     drv_dom_state_t state;
+    drv_dom_job_t job; /* NONE whenever state is STOPPED */
 } drv_dom_t;
 
 /* What drv_virt_parse_xml() extracts. The caller owns it: drv_dom_def_clear(). */
@@ -107,7 +127,9 @@ typedef struct drv_virt_backend {
     const char *name;
     int (*open)(void *bd, const char *uri, drv_virt_sink_t *sink, void **conn, char **errmsg);
     void (*close)(void *bd, void *conn); /* also unregisters events; CONN may be dead */
-    /* All domains libvirt knows, running or defined: *DOMS g_malloc'd, names g_strdup'd. */
+    /* All domains libvirt knows, running or defined: *DOMS g_malloc'd, names g_strdup'd; job
+     * filled for running and paused domains (a failed job query of one domain: UNKNOWN, and
+     * the list still succeeds). */
     int (*list)(void *bd, void *conn, drv_dom_t **doms, size_t *n, char **errmsg);
     int (*create_xml)(void *bd, void *conn, const char *xml, char **errmsg);
     int (*shutdown)(void *bd, void *conn, const char *uuid, char **errmsg); /* ACPI, async */
@@ -120,6 +142,10 @@ typedef struct drv_virt_backend {
      * to reach the destination is -EIO: the driver must not drop its own connection for it). */
     int (*migrate)(void *bd, void *conn, const char *uuid, const char *dest_uri,
                    const char *migrate_uri, char **errmsg);
+    /* The job in progress on domain UUID: *JOB NONE when it has none or is not running. -ENOENT
+     * when there is no such domain. Optional (NULL: jobs are not tracked, stops are never
+     * refused by the worker's check). */
+    int (*job)(void *bd, void *conn, const char *uuid, drv_dom_job_t *job, char **errmsg);
 } drv_virt_backend_t;
 
 /* The real backend (virt_libvirt.c); its backend data is unused (NULL). */
@@ -163,7 +189,12 @@ void drv_virt_foreach(const drv_virt_t *v, void (*fn)(void *ud, const drv_dom_t 
  * no uuid, refused by libvirt) come back through op_done with DRV_ERR_BAD_ARGS and a message. */
 int drv_virt_start(drv_virt_t *v, uint64_t op_id, const char *xml);
 /* ACPI shutdown, then destroy when the domain is still up after GRACE_MS (0 = destroy at
- * once). A domain libvirt does not know counts as stopped: op_done(0). */
+ * once). A domain libvirt does not know counts as stopped: op_done(0).
+ * Never during a migration: when the table says a migration job (in or out) is in progress on
+ * UUID, returns DRV_ERR_BUSY at once (no op_done, libvirt untouched). The worker asks libvirt
+ * again right before each shutdown/destroy call (the job may have started since): then
+ * op_done(DRV_ERR_BUSY) and nothing was done. A stop queued behind this driver's own migrate
+ * op for UUID is not refused: it runs after the migration (usually finding the domain gone). */
 int drv_virt_stop(drv_virt_t *v, uint64_t op_id, const char *uuid, unsigned grace_ms);
 /* Live-migrate the running domain UUID to the libvirtd at DEST_URI (peer to peer: this host's
  * libvirtd connects to the destination itself), with QEMU's migration stream going to
@@ -181,6 +212,11 @@ int drv_virt_migrate(drv_virt_t *v, uint64_t op_id, const char *uuid, const char
  * (the same RelaxNG check as VIR_DOMAIN_DEFINE_VALIDATE, without defining anything). Works
  * while disconnected. */
 int drv_virt_validate(drv_virt_t *v, uint64_t op_id, const char *xml);
+/* Is UUID (any form) being migrated, in or out? True while the table says a migration job is
+ * in progress on it (libvirt's view at the last list pass or op result, e.g. a migration
+ * another droverd or virsh started before this one came up), or while a drv_virt_migrate op of
+ * this driver for it is queued or running. False for NULL or a malformed UUID. */
+bool drv_virt_migrating(const drv_virt_t *v, const char *uuid);
 /* Start a list pass now (otherwise every reconcile interval). No-op while disconnected. */
 void drv_virt_reconcile_now(drv_virt_t *v);
 

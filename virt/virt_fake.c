@@ -1,6 +1,8 @@
-/* The fake hypervisor (see virt_fake.h). A connection is an epoch number: going down kills
- * every epoch so far, so a connection opened before an outage stays dead after it, as a
- * libvirtd restart would leave it. */
+/* The fake hypervisor (see virt_fake.h). A connection is an epoch number; several may be open
+ * at once (two drivers on one host: a droverd and its restarted successor), each with its own
+ * sink, and every event goes to each live one. Going down kills every connection so far, so a
+ * connection opened before an outage stays dead after it, as a libvirtd restart would leave
+ * it. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,11 +17,21 @@ typedef struct fdom {
     char *name;
     drv_dom_state_t state;
     bool persistent;
+    drv_dom_job_t job; /* UNKNOWN: job queries about it fail */
 } fdom_t;
+
+typedef struct fconn {
+    guint epoch;
+    drv_virt_sink_t *sink;
+    bool dead;
+} fconn_t;
 
 struct drv_virt_fake {
     GMutex lock;
-    GHashTable *doms; /* uuid -> fdom_t */
+    GCond released; /* hold_migrations turned off */
+    bool hold_migrations;
+    unsigned migrations_held; /* migrate calls waiting for the release */
+    GHashTable *doms;         /* uuid -> fdom_t */
     bool down;
     bool acpi;
     bool drop_next_open;
@@ -30,10 +42,8 @@ struct drv_virt_fake {
     bool quiet_next_migrate;
     GHashTable *remote; /* uuid -> fmig_t: migrated away */
     unsigned delay_ms;
-    guint epoch;           /* of the newest connection */
-    guint dead_below;      /* connections with a smaller epoch are dead */
-    drv_virt_sink_t *sink; /* of the open connection, NULL when closed */
-    guint sink_epoch;
+    guint epoch;   /* of the newest connection */
+    GArray *conns; /* fconn_t: open (not yet closed) connections */
     int fail_rc[DRV_FAKE_N_CALLS];
     char *fail_msg[DRV_FAKE_N_CALLS];
     unsigned calls[DRV_FAKE_N_CALLS];
@@ -67,9 +77,10 @@ drv_virt_fake_t *drv_virt_fake_new(void)
     drv_virt_fake_t *f = g_new0(drv_virt_fake_t, 1);
 
     g_mutex_init(&f->lock);
+    g_cond_init(&f->released);
     f->doms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, fdom_free);
     f->acpi = true;
-    f->dead_below = 1;
+    f->conns = g_array_new(FALSE, TRUE, sizeof(fconn_t));
     f->log = g_ptr_array_new_with_free_func(g_free);
     f->remote = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, fmig_free);
     return f;
@@ -87,15 +98,37 @@ void drv_virt_fake_free(drv_virt_fake_t *f)
     g_hash_table_destroy(f->remote);
     g_free(f->fail_migrate_msg);
     g_ptr_array_unref(f->log);
+    g_array_unref(f->conns);
+    g_cond_clear(&f->released);
     g_mutex_clear(&f->lock);
     g_free(f);
 }
 
-/* Locked. Events go out only while a live connection is open. */
+/* Locked. The open connection EPOCH, or NULL (closed, never opened). */
+static fconn_t *conn_find(drv_virt_fake_t *f, guint epoch)
+{
+    for (guint i = 0; i < f->conns->len; i++) {
+        fconn_t *c = &g_array_index(f->conns, fconn_t, i);
+
+        if (c->epoch == epoch) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* Locked. Events go to every live open connection. */
 static void emit(drv_virt_fake_t *f, const fdom_t *d, drv_dom_state_t st, const char *reason)
 {
-    if (f->sink != NULL && !f->down && f->sink_epoch >= f->dead_below) {
-        drv_virt__sink_event(f->sink, d->uuid, d->name, st, reason);
+    if (f->down) {
+        return;
+    }
+    for (guint i = 0; i < f->conns->len; i++) {
+        const fconn_t *c = &g_array_index(f->conns, fconn_t, i);
+
+        if (!c->dead) {
+            drv_virt__sink_event(c->sink, d->uuid, d->name, st, reason);
+        }
     }
 }
 
@@ -103,6 +136,7 @@ static void emit(drv_virt_fake_t *f, const fdom_t *d, drv_dom_state_t st, const 
 static void stop_dom(drv_virt_fake_t *f, fdom_t *d, const char *reason)
 {
     d->state = DRV_DOM_STOPPED;
+    d->job = DRV_DOM_JOB_NONE;
     emit(f, d, DRV_DOM_STOPPED, reason);
     if (!d->persistent) {
         g_hash_table_remove(f->doms, d->uuid);
@@ -112,11 +146,11 @@ static void stop_dom(drv_virt_fake_t *f, fdom_t *d, const char *reason)
 /* Locked. The common prologue of a call on connection CONN. */
 static int enter(drv_virt_fake_t *f, void *conn, drv_virt_fake_call_t call, char **errmsg)
 {
-    guint epoch = GPOINTER_TO_UINT(conn);
+    const fconn_t *c = conn_find(f, GPOINTER_TO_UINT(conn));
     int rc;
 
     f->calls[call]++;
-    if (f->down || epoch < f->dead_below) {
+    if (f->down || c == NULL || c->dead) {
         *errmsg = g_strdup("fake hypervisor: connection lost");
         return -ENOTCONN;
     }
@@ -159,15 +193,15 @@ static int fk_open(void *bd, const char *uri, drv_virt_sink_t *sink, void **conn
         f->fail_rc[DRV_FAKE_OPEN] = 0;
         *errmsg = g_steal_pointer(&f->fail_msg[DRV_FAKE_OPEN]);
     } else {
-        f->epoch++;
-        f->sink = sink;
-        f->sink_epoch = f->epoch;
-        *conn = GUINT_TO_POINTER(f->epoch);
+        fconn_t c = {.epoch = ++f->epoch, .sink = sink};
+
+        *conn = GUINT_TO_POINTER(c.epoch);
         if (f->drop_next_open) {
             f->drop_next_open = false;
-            f->dead_below = f->epoch + 1;
+            c.dead = true;
             drv_virt__sink_lost(sink, "fake hypervisor dropped the new connection");
         }
+        g_array_append_val(f->conns, c);
     }
     g_mutex_unlock(&f->lock);
     return rc;
@@ -178,9 +212,11 @@ static void fk_close(void *bd, void *conn)
     drv_virt_fake_t *f = bd;
 
     g_mutex_lock(&f->lock);
-    if (f->sink_epoch == GPOINTER_TO_UINT(conn)) {
-        f->sink = NULL;
-        f->sink_epoch = 0;
+    for (guint i = 0; i < f->conns->len; i++) {
+        if (g_array_index(f->conns, fconn_t, i).epoch == GPOINTER_TO_UINT(conn)) {
+            g_array_remove_index(f->conns, i); /* its sink is not used after this */
+            break;
+        }
     }
     g_mutex_unlock(&f->lock);
 }
@@ -206,6 +242,9 @@ static int fk_list(void *bd, void *conn, drv_dom_t **doms, size_t *n, char **err
             g_strlcpy((*doms)[i].uuid, d->uuid, DRV_UUID_STRLEN);
             (*doms)[i].name = g_strdup(d->name);
             (*doms)[i].state = d->state;
+            (*doms)[i].job = d->state == DRV_DOM_RUNNING || d->state == DRV_DOM_PAUSED
+                                 ? d->job
+                                 : DRV_DOM_JOB_NONE;
             i++;
         }
     }
@@ -278,6 +317,14 @@ static int fk_shutdown(void *bd, void *conn, const char *uuid, char **errmsg)
     if (d == NULL || d->state == DRV_DOM_STOPPED) {
         *errmsg = g_strdup_printf("fake hypervisor: no running domain with uuid %s", uuid);
         rc = -ENOENT;
+        goto out;
+    }
+    if (d->job == DRV_DOM_JOB_MIGRATION_OUT || d->job == DRV_DOM_JOB_MIGRATION_IN) {
+        /* qemu's driver: a shutdown waits for the migration's job, then gives up */
+        *errmsg =
+            g_strdup("fake hypervisor: Timed out during operation: cannot acquire state "
+                     "change lock (held by monitor=remoteDispatchDomainMigratePerform3Params)");
+        rc = -EIO;
         goto out;
     }
     if (f->acpi) {
@@ -370,6 +417,22 @@ static int fk_migrate(void *bd, void *conn, const char *uuid, const char *dest_u
         rc = -ENOENT;
         goto out;
     }
+    /* the copy: the domain runs on, with a migration job any connection can see */
+    d->job = DRV_DOM_JOB_MIGRATION_OUT;
+    f->migrations_held++;
+    while (f->hold_migrations) {
+        g_cond_wait(&f->released, &f->lock); /* lets other connections' calls in */
+    }
+    f->migrations_held--;
+    d = g_hash_table_lookup(f->doms, uuid); /* may have been destroyed or crashed meanwhile */
+    if (d == NULL || d->state == DRV_DOM_STOPPED) {
+        *errmsg = g_strdup_printf("fake hypervisor: operation failed: domain %s is not running: "
+                                  "migration aborted",
+                                  uuid);
+        rc = -EIO;
+        goto out;
+    }
+    d->job = DRV_DOM_JOB_NONE; /* the job ends with the switch-over or the rollback */
     if (!f->quiet_next_migrate) {
         /* the copy converges, the source pauses for the switch-over */
         emit(f, d, DRV_DOM_PAUSED, DRV_VIRT_REASON_PAUSED_MIGRATION);
@@ -396,6 +459,34 @@ out:
     return rc;
 }
 
+static int fk_job(void *bd, void *conn, const char *uuid, drv_dom_job_t *job, char **errmsg)
+{
+    drv_virt_fake_t *f = bd;
+    const fdom_t *d;
+    int rc;
+
+    g_mutex_lock(&f->lock);
+    rc = enter(f, conn, DRV_FAKE_JOB, errmsg);
+    if (rc != 0) {
+        goto out;
+    }
+    d = g_hash_table_lookup(f->doms, uuid);
+    if (d == NULL) {
+        *errmsg = g_strdup_printf("fake hypervisor: no domain with uuid %s", uuid);
+        rc = -ENOENT;
+    } else if (d->state != DRV_DOM_RUNNING && d->state != DRV_DOM_PAUSED) {
+        *job = DRV_DOM_JOB_NONE;
+    } else if (d->job == DRV_DOM_JOB_UNKNOWN) {
+        *errmsg = g_strdup_printf("fake hypervisor: cannot query the job of %s", uuid);
+        rc = -EIO;
+    } else {
+        *job = d->job;
+    }
+out:
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
 const drv_virt_backend_t drv_virt_fake_backend = {
     .name = "fake",
     .open = fk_open,
@@ -406,6 +497,7 @@ const drv_virt_backend_t drv_virt_fake_backend = {
     .destroy = fk_destroy,
     .validate_xml = fk_validate,
     .migrate = fk_migrate,
+    .job = fk_job,
 };
 
 /* ---- control ---- */
@@ -567,6 +659,61 @@ int drv_virt_fake_migrated(drv_virt_fake_t *f, const char *uuid, char **dest_uri
     return rc;
 }
 
+void drv_virt_fake_set_job(drv_virt_fake_t *f, const char *uuid, drv_dom_job_t job)
+{
+    char canon[DRV_UUID_STRLEN];
+    fdom_t *d;
+
+    if (drv_uuid_canon(uuid, canon) != 0) {
+        return;
+    }
+    g_mutex_lock(&f->lock);
+    d = g_hash_table_lookup(f->doms, canon);
+    if (d != NULL) {
+        d->job = job;
+    }
+    g_mutex_unlock(&f->lock);
+}
+
+int drv_virt_fake_job(drv_virt_fake_t *f, const char *uuid, drv_dom_job_t *job)
+{
+    char canon[DRV_UUID_STRLEN];
+    const fdom_t *d;
+    int rc = -ENOENT;
+
+    if (drv_uuid_canon(uuid, canon) != 0) {
+        return -EINVAL;
+    }
+    g_mutex_lock(&f->lock);
+    d = g_hash_table_lookup(f->doms, canon);
+    if (d != NULL) {
+        *job = d->job;
+        rc = 0;
+    }
+    g_mutex_unlock(&f->lock);
+    return rc;
+}
+
+void drv_virt_fake_hold_migrations(drv_virt_fake_t *f, bool hold)
+{
+    g_mutex_lock(&f->lock);
+    f->hold_migrations = hold;
+    if (!hold) {
+        g_cond_broadcast(&f->released);
+    }
+    g_mutex_unlock(&f->lock);
+}
+
+unsigned drv_virt_fake_migrations_held(drv_virt_fake_t *f)
+{
+    unsigned n;
+
+    g_mutex_lock(&f->lock);
+    n = f->migrations_held;
+    g_mutex_unlock(&f->lock);
+    return n;
+}
+
 void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid)
 {
     stop_behind_back(f, uuid, NULL, true);
@@ -576,9 +723,13 @@ void drv_virt_fake_set_down(drv_virt_fake_t *f, bool down)
 {
     g_mutex_lock(&f->lock);
     if (down && !f->down) {
-        f->dead_below = f->epoch + 1;
-        if (f->sink != NULL) {
-            drv_virt__sink_lost(f->sink, "fake hypervisor went down");
+        for (guint i = 0; i < f->conns->len; i++) {
+            fconn_t *c = &g_array_index(f->conns, fconn_t, i);
+
+            if (!c->dead) {
+                c->dead = true;
+                drv_virt__sink_lost(c->sink, "fake hypervisor went down");
+            }
         }
     }
     f->down = down;

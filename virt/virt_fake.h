@@ -6,7 +6,14 @@
  * a domain that stops vanishes from the list (unless added as persistent), shutdown is an ACPI
  * request the guest honours or ignores (drv_virt_fake_set_acpi), destroy kills at once, migrate
  * moves a running domain to an in-memory "remote" (paused-for-migration and stopped-migrated
- * events, then it is gone here; drv_virt_fake_migrated says where it went). */
+ * events, then it is gone here; drv_virt_fake_migrated says where it went).
+ *
+ * Several connections may be open at once (a driver and a second one standing for a restarted
+ * droverd on the same host); every event goes to each. Jobs are modelled as qemu's driver has
+ * them: a migrate gives the domain a MIGRATION_OUT job for the copy (visible to every
+ * connection: list, job), a test can set any domain's job; while a domain has a migration job
+ * a shutdown fails (libvirt's "cannot acquire state change lock" timeout, -EIO) and a destroy
+ * kills it, aborting the migration: only the driver's own check keeps it alive. */
 #ifndef DRV_VIRT_FAKE_H
 #define DRV_VIRT_FAKE_H
 
@@ -23,6 +30,7 @@ typedef enum {
     DRV_FAKE_DESTROY,
     DRV_FAKE_VALIDATE,
     DRV_FAKE_MIGRATE,
+    DRV_FAKE_JOB,
     DRV_FAKE_N_CALLS,
 } drv_virt_fake_call_t;
 
@@ -71,6 +79,17 @@ void drv_virt_fake_emit(drv_virt_fake_t *f, const char *uuid, const char *name,
  * pointer may be NULL; *MIGRATE_URI NULL when none was given), or -ENOENT. */
 int drv_virt_fake_migrated(drv_virt_fake_t *f, const char *uuid, char **dest_uri,
                            char **migrate_uri);
+/* Set UUID's job (as libvirt would report it while running or paused); UNKNOWN makes every
+ * job query about it fail (-EIO) and list passes report it UNKNOWN. No event. */
+void drv_virt_fake_set_job(drv_virt_fake_t *f, const char *uuid, drv_dom_job_t job);
+/* -ENOENT when the fake has no such domain, else 0 and *JOB. */
+int drv_virt_fake_job(drv_virt_fake_t *f, const char *uuid, drv_dom_job_t *job);
+/* Hold: every migrate, once it has given its domain the MIGRATION_OUT job, waits (in the
+ * calling driver's worker) until the hold is lifted, then goes on as usual (with the job
+ * cleared; a domain stopped meanwhile fails it with -EIO). Lift it before freeing a driver
+ * whose migration is held (drv_virt_free joins its worker). _held: how many are waiting. */
+void drv_virt_fake_hold_migrations(drv_virt_fake_t *f, bool hold);
+unsigned drv_virt_fake_migrations_held(drv_virt_fake_t *f);
 /* Vanish without any event (e.g. stopped while the hypervisor was unreachable). */
 void drv_virt_fake_remove_silently(drv_virt_fake_t *f, const char *uuid);
 /* Down: the open connection dies (connection-lost notice), every call fails with -ENOTCONN,

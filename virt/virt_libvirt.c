@@ -251,6 +251,78 @@ static drv_dom_state_t lv_state(int st)
     }
 }
 
+/* The job in progress on DOM (running or paused): virDomainGetJobStats' type, and when there
+ * is one, its VIR_DOMAIN_JOB_OPERATION (libvirt >= 3.3) says whether it is a migration and
+ * which way. Without that field (or without virDomainGetJobStats: virDomainGetJobInfo's type)
+ * a job is OTHER; a driver with neither call has no jobs (NONE). 0, or -1 with libvirt's
+ * error set. */
+static int lv_dom_job(virDomainPtr dom, drv_dom_job_t *job)
+{
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    int type = VIR_DOMAIN_JOB_NONE;
+    int op = VIR_DOMAIN_JOB_OPERATION_UNKNOWN;
+    virErrorPtr e;
+
+    if (virDomainGetJobStats(dom, &type, &params, &nparams, 0) < 0) {
+        virDomainJobInfo info;
+
+        e = virGetLastError();
+        if (e == NULL || e->code != VIR_ERR_NO_SUPPORT) {
+            return -1;
+        }
+        virResetLastError();
+        if (virDomainGetJobInfo(dom, &info) < 0) {
+            e = virGetLastError();
+            if (e == NULL || e->code != VIR_ERR_NO_SUPPORT) {
+                return -1;
+            }
+            /* a hypervisor driver without jobs (test:///default): nothing can be in progress */
+            virResetLastError();
+            *job = DRV_DOM_JOB_NONE;
+            return 0;
+        }
+        *job = info.type == VIR_DOMAIN_JOB_NONE ? DRV_DOM_JOB_NONE : DRV_DOM_JOB_OTHER;
+        return 0;
+    }
+    if (type == VIR_DOMAIN_JOB_NONE) {
+        *job = DRV_DOM_JOB_NONE;
+    } else if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, &op) != 1) {
+        *job = DRV_DOM_JOB_OTHER; /* a job, but libvirt does not say what it is */
+    } else if (op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT) {
+        *job = DRV_DOM_JOB_MIGRATION_OUT;
+    } else if (op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN) {
+        *job = DRV_DOM_JOB_MIGRATION_IN;
+    } else {
+        *job = DRV_DOM_JOB_OTHER;
+    }
+    virResetLastError(); /* a field of another type sets an error: not ours to report */
+    virTypedParamsFree(params, nparams);
+    return 0;
+}
+
+/* The job of a running or paused domain, for a list pass: a failed query leaves it UNKNOWN (the
+ * core keeps the value it had) instead of failing the pass; a domain that stopped meanwhile has
+ * no job. */
+static drv_dom_job_t lv_list_job(virDomainPtr dom, const char *uuid)
+{
+    drv_dom_job_t job = DRV_DOM_JOB_UNKNOWN;
+    virErrorPtr e;
+
+    if (lv_dom_job(dom, &job) == 0) {
+        return job;
+    }
+    e = virGetLastError();
+    if (e != NULL && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_OPERATION_INVALID)) {
+        job = DRV_DOM_JOB_NONE; /* gone, or no longer running */
+    } else {
+        qb_log(LOG_WARNING, "Cannot query the job of domain %s: %s (keeping the last known one)",
+               uuid, e && e->message ? e->message : "unknown error");
+    }
+    virResetLastError();
+    return job;
+}
+
 static int lv_list(void *bd, void *conn, drv_dom_t **doms, size_t *n, char **errmsg)
 {
     lv_conn_t *c = conn;
@@ -273,6 +345,10 @@ static int lv_list(void *bd, void *conn, drv_dom_t **doms, size_t *n, char **err
             virDomainGetState(list[i], &st, &reason, 0) == 0) {
             (*doms)[k].name = g_strdup(name);
             (*doms)[k].state = lv_state(st);
+            (*doms)[k].job =
+                (*doms)[k].state == DRV_DOM_RUNNING || (*doms)[k].state == DRV_DOM_PAUSED
+                    ? lv_list_job(list[i], (*doms)[k].uuid)
+                    : DRV_DOM_JOB_NONE;
             k++;
             continue;
         }
@@ -444,6 +520,33 @@ out:
     return rc;
 }
 
+static int lv_job(void *bd, void *conn, const char *uuid, drv_dom_job_t *job, char **errmsg)
+{
+    lv_conn_t *c = conn;
+    g_autofree char *what = g_strdup_printf("cannot query the job of %s", uuid);
+    virDomainPtr dom = virDomainLookupByUUIDString(c->conn, uuid);
+    int rc = 0;
+
+    if (dom == NULL) {
+        return lv_fail(c->conn, what, errmsg);
+    }
+    if (virDomainIsActive(dom) == 0) {
+        *job = DRV_DOM_JOB_NONE; /* shut off: no job to ask about */
+    } else if (lv_dom_job(dom, job) < 0) {
+        virErrorPtr e = virGetLastError();
+
+        if (e != NULL && e->code == VIR_ERR_OPERATION_INVALID) {
+            *job = DRV_DOM_JOB_NONE; /* stopped between the two calls */
+            virResetLastError();
+        } else {
+            rc = lv_fail(c->conn, what, errmsg);
+        }
+    }
+    virResetLastError();
+    virDomainFree(dom);
+    return rc;
+}
+
 static void rng_error(void *ud, xmlErrorPtr e)
 {
     GString *s = ud;
@@ -511,6 +614,7 @@ const drv_virt_backend_t drv_virt_libvirt_backend = {
     .destroy = lv_destroy,
     .validate_xml = lv_validate,
     .migrate = lv_migrate,
+    .job = lv_job,
 };
 
 int drv_virt_global_init(void)

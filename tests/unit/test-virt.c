@@ -31,6 +31,7 @@ typedef struct report {
     bool by_us;
     bool connected; /* drv_virt_connected() when it was reported */
     char *reason;
+    drv_dom_job_t job; /* the job the table held when it was reported */
 } report_t;
 
 typedef struct done {
@@ -72,6 +73,7 @@ static void cb_dom(void *ud, const drv_dom_t *dom, bool by_us, const char *reaso
     rep.by_us = by_us;
     rep.connected = drv_virt_connected(r->v);
     rep.reason = g_strdup(reason);
+    rep.job = dom->job;
     g_array_append_val(r->reports, rep);
 }
 
@@ -200,6 +202,21 @@ static bool wait_reports(guint n)
 static bool p_reconciled(const void *arg)
 {
     return rec.reconciled >= *(const unsigned *)arg;
+}
+
+static gboolean on_poll(gpointer data)
+{
+    return G_SOURCE_CONTINUE; /* only wakes the loop */
+}
+
+/* run_until for conditions nothing on the loop signals (the fake's state, another thread) */
+static bool run_until_polled(pred_fn pred, const void *arg, unsigned ms)
+{
+    guint poll = g_timeout_add(5, on_poll, NULL);
+    bool ok = run_until(pred, arg, ms);
+
+    g_source_remove(poll);
+    return ok;
 }
 
 static void drain(void)
@@ -913,6 +930,290 @@ static void test_fake_migrate_order(void)
     fake_teardown();
 }
 
+/* ---- libvirt jobs: migrations in progress ---- */
+
+static bool p_held(const void *arg)
+{
+    return drv_virt_fake_migrations_held(fake) >= *(const unsigned *)arg;
+}
+
+static bool p_calls(const void *arg)
+{
+    const unsigned *want = arg; /* {call, count} */
+
+    return drv_virt_fake_calls(fake, (drv_virt_fake_call_t)want[0]) >= want[1];
+}
+
+static void reconcile_wait(void)
+{
+    unsigned n = rec.reconciled + 1;
+
+    drv_virt_reconcile_now(rec.v);
+    CU_ASSERT_TRUE(run_until(p_reconciled, &n, WAIT_MS));
+}
+
+static bool fake_log_has(const char *line)
+{
+    g_autoptr(GPtrArray) log = drv_virt_fake_log(fake);
+
+    for (guint i = 0; i < log->len; i++) {
+        if (strcmp(g_ptr_array_index(log, i), line) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* List passes fill the job; a change of job alone is not reported; a failed job query keeps
+ * the last value; stops of a domain being migrated (out on the source, in on the destination)
+ * are refused at once without reaching libvirt; other jobs do not block them. */
+static void test_fake_job_table(void)
+{
+    const report_t *r[4];
+    drv_dom_state_t st;
+    unsigned calls[DRV_FAKE_N_CALLS];
+    guint n;
+
+    fake_setup();
+    start_ok(1, "vm1", U1);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_NONE);
+    CU_ASSERT_FALSE(drv_virt_migrating(rec.v, U1));
+
+    /* someone (another droverd, virsh) migrates it away */
+    n = rec.reports->len;
+    drv_virt_fake_set_job(fake, U1, DRV_DOM_JOB_MIGRATION_OUT);
+    reconcile_wait();
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_MIGRATION_OUT);
+    CU_ASSERT_EQUAL(rec.reports->len, n);
+    CU_ASSERT_TRUE(drv_virt_migrating(rec.v, U1));
+    CU_ASSERT_TRUE(drv_virt_migrating(rec.v, "11111111222233334444555555555501"));
+    CU_ASSERT_FALSE(drv_virt_migrating(rec.v, U2));
+    CU_ASSERT_FALSE(drv_virt_migrating(rec.v, "not-a-uuid"));
+    CU_ASSERT_FALSE(drv_virt_migrating(NULL, U1));
+    for (int c = 0; c < DRV_FAKE_N_CALLS; c++) {
+        calls[c] = drv_virt_fake_calls(fake, (drv_virt_fake_call_t)c);
+    }
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 2, U1, 0), DRV_ERR_BUSY);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 3, U1, 1000), DRV_ERR_BUSY);
+    drain();
+    CU_ASSERT_PTR_NULL(find_done(2)); /* synchronous refusals: no op_done */
+    CU_ASSERT_PTR_NULL(find_done(3));
+    for (int c = 0; c < DRV_FAKE_N_CALLS; c++) {
+        CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, (drv_virt_fake_call_t)c), calls[c]);
+    }
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U1, &st), 0);
+    CU_ASSERT_EQUAL(st, DRV_DOM_RUNNING);
+
+    /* the job query fails for it: the pass still succeeds, the table keeps the job */
+    drv_virt_fake_set_job(fake, U1, DRV_DOM_JOB_UNKNOWN);
+    reconcile_wait();
+    CU_ASSERT_TRUE(drv_virt_table_valid(rec.v));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(drv_virt_lookup(rec.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_MIGRATION_OUT);
+    CU_ASSERT_EQUAL(rec.reports->len, n);
+
+    /* another kind of job does not hold stops back */
+    drv_virt_fake_set_job(fake, U1, DRV_DOM_JOB_OTHER);
+    reconcile_wait();
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_OTHER);
+    CU_ASSERT_FALSE(drv_virt_migrating(rec.v, U1));
+
+    /* over: the stop goes through */
+    drv_virt_fake_set_job(fake, U1, DRV_DOM_JOB_NONE);
+    reconcile_wait();
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_NONE);
+    CU_ASSERT_EQUAL(rec.reports->len, n);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 4, U1, 0), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(4));
+    CU_ASSERT_EQUAL(find_done(4)->rc, 0);
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U1, &st), -ENOENT);
+
+    /* a destination's paused incoming copy: known with its job when first reported */
+    drv_virt_fake_add(fake, U2, "vm2", DRV_DOM_PAUSED, false);
+    drv_virt_fake_set_job(fake, U2, DRV_DOM_JOB_MIGRATION_IN);
+    reconcile_wait();
+    CU_ASSERT_EQUAL_FATAL(reports_for(U2, r, 4), 1);
+    CU_ASSERT_EQUAL(r[0]->state, DRV_DOM_PAUSED);
+    CU_ASSERT_STRING_EQUAL(r[0]->reason, "found paused");
+    CU_ASSERT_EQUAL(r[0]->job, DRV_DOM_JOB_MIGRATION_IN);
+    CU_ASSERT_TRUE(drv_virt_migrating(rec.v, U2));
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 5, U2, 0), DRV_ERR_BUSY);
+    drain();
+    CU_ASSERT_PTR_NULL(find_done(5));
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U2, &st), 0);
+    CU_ASSERT_EQUAL(st, DRV_DOM_PAUSED);
+    CU_ASSERT_FALSE(fake_log_has("destroy " U2));
+    fake_teardown();
+}
+
+/* A migration that starts after the stop was accepted: the worker asks libvirt right before
+ * the call and refuses (op_done(DRV_ERR_BUSY)); its answer, like the one at the end of any op,
+ * lands in the table without a list pass; a stop that waited behind another op of its UUID is
+ * refused when dispatched; a destroy after the grace period is checked too. */
+static void test_fake_job_stop_rechecked(void)
+{
+    g_autofree char *x1 = dom_xml("qemu", "vm1", U1);
+    const uint64_t ids[] = {10, 11, 12, 13};
+    const report_t *r[4];
+    drv_dom_state_t st;
+    unsigned one = 1;
+    unsigned lists;
+    unsigned jobs;
+    unsigned want[2];
+    guint total;
+
+    fake_setup();
+    start_ok(1, "vm1", U1);
+    start_ok(2, "vm2", U2);
+    start_ok(3, "vm3", U3);
+    /* a held migration of U2 keeps the worker busy while the rest is submitted */
+    drv_virt_fake_hold_migrations(fake, true);
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 10, U2, DEST, STREAM), 0);
+    CU_ASSERT_TRUE_FATAL(run_until_polled(p_held, &one, WAIT_MS));
+    CU_ASSERT_TRUE(drv_virt_migrating(rec.v, U2)); /* our own op */
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U2)->job, DRV_DOM_JOB_NONE);
+    CU_ASSERT_FALSE(drv_virt_migrating(rec.v, U3));
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 11, U3, 0), 0); /* the table says no job */
+    CU_ASSERT_EQUAL(drv_virt_start(rec.v, 12, x1), 0);   /* already running: fails */
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 13, U1, 0), 0); /* waits behind the start */
+    drv_virt_fake_set_job(fake, U3, DRV_DOM_JOB_MIGRATION_OUT);
+    drv_virt_fake_set_job(fake, U1, DRV_DOM_JOB_MIGRATION_OUT);
+    lists = drv_virt_fake_calls(fake, DRV_FAKE_LIST);
+    jobs = drv_virt_fake_calls(fake, DRV_FAKE_JOB);
+    drv_virt_fake_hold_migrations(fake, false);
+    total = 3 + G_N_ELEMENTS(ids);
+    CU_ASSERT_TRUE_FATAL(run_until(p_all_done, &total, WAIT_MS));
+    CU_ASSERT_EQUAL(find_done(10)->rc, 0);
+    CU_ASSERT_EQUAL(find_done(11)->rc, DRV_ERR_BUSY);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(find_done(11)->msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(find_done(11)->msg, "migration out"));
+    CU_ASSERT_EQUAL(find_done(12)->rc, DRV_ERR_EXISTS);
+    CU_ASSERT_EQUAL(find_done(13)->rc, DRV_ERR_BUSY);
+    CU_ASSERT_FALSE(fake_log_has("destroy " U3));
+    CU_ASSERT_FALSE(fake_log_has("destroy " U1));
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_DESTROY), 0);
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_SHUTDOWN), 0);
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U3, &st), 0);
+    CU_ASSERT_EQUAL(st, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U1, &st), 0);
+    CU_ASSERT_EQUAL(st, DRV_DOM_RUNNING);
+    /* the worker's answers: U3's from its check, U1's from the end of the failed start */
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_LIST), lists);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U3)->job, DRV_DOM_JOB_MIGRATION_OUT);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_MIGRATION_OUT);
+    /* asked: at the end of the migration, before U3's destroy, at the end of the start; U1's
+     * stop was refused from the table when dispatched, without asking */
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_JOB), jobs + 3);
+    CU_ASSERT_EQUAL(reports_for(U1, r, 4), 1); /* a job alone is not reported */
+    CU_ASSERT_EQUAL(reports_for(U3, r, 4), 1);
+
+    /* a migration that starts during the grace period: no destroy at its end */
+    drv_virt_fake_set_job(fake, U1, DRV_DOM_JOB_NONE);
+    reconcile_wait();
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_NONE);
+    drv_virt_fake_set_acpi(fake, false);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 14, U1, 300), 0);
+    want[0] = DRV_FAKE_SHUTDOWN;
+    want[1] = 1;
+    CU_ASSERT_TRUE_FATAL(run_until_polled(p_calls, want, WAIT_MS));
+    drv_virt_fake_set_job(fake, U1, DRV_DOM_JOB_MIGRATION_OUT);
+    CU_ASSERT_TRUE_FATAL(wait_done(14));
+    CU_ASSERT_EQUAL(find_done(14)->rc, DRV_ERR_BUSY);
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_DESTROY), 0);
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U1, &st), 0);
+    CU_ASSERT_EQUAL(st, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_MIGRATION_OUT);
+    fake_teardown();
+}
+
+/* A second driver on the same hypervisor stands for droverd restarted on the source while its
+ * predecessor's migration is still running: it must see the migration and refuse to stop the
+ * domain. */
+static rec_t rec2;
+
+static void rec2_init(void)
+{
+    memset(&rec2, 0, sizeof(rec2));
+    rec2.reports = g_array_new(FALSE, TRUE, sizeof(report_t));
+    g_array_set_clear_func(rec2.reports, clear_report);
+    rec2.dones = g_array_new(FALSE, TRUE, sizeof(done_t));
+    g_array_set_clear_func(rec2.dones, clear_done);
+}
+
+static void rec2_clear(void)
+{
+    g_array_unref(rec2.reports);
+    g_array_unref(rec2.dones);
+    memset(&rec2, 0, sizeof(rec2));
+}
+
+static bool p_rec2_reconciled(const void *arg)
+{
+    return rec2.reconciled >= *(const unsigned *)arg && drv_virt_table_valid(rec2.v);
+}
+
+static bool p_rec2_stopped(const void *arg)
+{
+    const drv_dom_t *d = drv_virt_lookup(rec2.v, arg);
+
+    return d == NULL || d->state == DRV_DOM_STOPPED;
+}
+
+static void test_fake_migrate_restart(void)
+{
+    const report_t *r;
+    const drv_dom_t *d;
+    drv_dom_state_t st;
+    drv_dom_job_t job;
+    unsigned one = 1;
+
+    fake_setup();
+    start_ok(1, "vm1", U1);
+    drv_virt_fake_hold_migrations(fake, true);
+    CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 2, U1, DEST, STREAM), 0);
+    CU_ASSERT_TRUE_FATAL(run_until_polled(p_held, &one, WAIT_MS));
+    CU_ASSERT_TRUE(drv_virt_migrating(rec.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_fake_job(fake, U1, &job), 0);
+    CU_ASSERT_EQUAL(job, DRV_DOM_JOB_MIGRATION_OUT);
+
+    /* the restarted droverd: a new driver, no memory of the op */
+    rec2_init();
+    rec2.v = drv_virt_new("fake:///", &drv_virt_fake_backend, fake, &cbs, &rec2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec2.v);
+    drv_virt_set_timing(rec2.v, 600000, 20, 100);
+    CU_ASSERT_TRUE_FATAL(run_until(p_rec2_reconciled, &one, WAIT_MS));
+    d = drv_virt_lookup(rec2.v, U1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL(d->state, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL(d->job, DRV_DOM_JOB_MIGRATION_OUT);
+    CU_ASSERT_EQUAL_FATAL(rec2.reports->len, 1);
+    r = &g_array_index(rec2.reports, report_t, 0);
+    CU_ASSERT_STRING_EQUAL(r->reason, "found running");
+    CU_ASSERT_EQUAL(r->job, DRV_DOM_JOB_MIGRATION_OUT);
+    CU_ASSERT_TRUE(drv_virt_migrating(rec2.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_stop(rec2.v, 100, U1, 0), DRV_ERR_BUSY);
+    CU_ASSERT_EQUAL(drv_virt_stop(rec2.v, 101, U1, 5000), DRV_ERR_BUSY);
+    drain();
+    CU_ASSERT_EQUAL(rec2.dones->len, 0);
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_DESTROY), 0);
+    CU_ASSERT_EQUAL(drv_virt_fake_calls(fake, DRV_FAKE_SHUTDOWN), 0);
+    CU_ASSERT_EQUAL(drv_virt_fake_state(fake, U1, &st), 0);
+    CU_ASSERT_EQUAL(st, DRV_DOM_RUNNING);
+
+    /* the migration completes: both drivers see the domain leave */
+    drv_virt_fake_hold_migrations(fake, false);
+    CU_ASSERT_TRUE_FATAL(wait_done(2));
+    CU_ASSERT_EQUAL(find_done(2)->rc, 0);
+    CU_ASSERT_TRUE(run_until(p_rec2_stopped, U1, WAIT_MS));
+    CU_ASSERT_FALSE(drv_virt_migrating(rec2.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_fake_migrated(fake, U1, NULL, NULL), 0);
+    drv_virt_free(rec2.v);
+    drain();
+    rec2_clear();
+    fake_teardown();
+}
+
 /* ---- the real backend on libvirt's test:///default ---- */
 
 #define TEST_DOM_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f" /* test:///default's "test" */
@@ -946,6 +1247,9 @@ static void test_libvirt_test_driver(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(drv_virt_lookup(rec.v, TEST_DOM_UUID));
     CU_ASSERT_STRING_EQUAL(drv_virt_lookup(rec.v, TEST_DOM_UUID)->name, "test");
     CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, TEST_DOM_UUID)->state, DRV_DOM_RUNNING);
+    /* its job came from virDomainGetJobStats: none */
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, TEST_DOM_UUID)->job, DRV_DOM_JOB_NONE);
+    CU_ASSERT_FALSE(drv_virt_migrating(rec.v, TEST_DOM_UUID));
 
     /* a transient domain from XML */
     CU_ASSERT_EQUAL(drv_virt_start(rec.v, 1, xml), 0);
@@ -955,6 +1259,7 @@ static void test_libvirt_test_driver(void)
     }
     CU_ASSERT_EQUAL_FATAL(find_done(1)->rc, 0);
     CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->state, DRV_DOM_RUNNING);
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_NONE);
     CU_ASSERT_EQUAL_FATAL(reports_for(U1, r, 8), 1);
     CU_ASSERT_TRUE(r[0]->by_us);
 
@@ -1040,6 +1345,7 @@ static void test_libvirt_test_driver(void)
     n = reports_for(U1, r, 8);
     CU_ASSERT_EQUAL(
         drv_virt_migrate(rec.v, 8, U1, "qemu+tcp://192.0.2.1/system", "tcp://192.0.2.1"), 0);
+    CU_ASSERT_TRUE(drv_virt_migrating(rec.v, U1)); /* our own op, queued or running */
     CU_ASSERT_TRUE_FATAL(wait_done(8));
     CU_ASSERT_TRUE(find_done(8)->rc < 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(find_done(8)->msg);
@@ -1056,10 +1362,16 @@ static void test_libvirt_test_driver(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
     CU_ASSERT_EQUAL(virDomainIsActive(dom), 1);
     virDomainFree(dom);
+    CU_ASSERT_FALSE(drv_virt_migrating(rec.v, U1));
+    CU_ASSERT_EQUAL(drv_virt_lookup(rec.v, U1)->job, DRV_DOM_JOB_NONE);
     /* an unknown UUID */
     CU_ASSERT_EQUAL(drv_virt_migrate(rec.v, 9, U3, "qemu+tcp://192.0.2.1/system", NULL), 0);
     CU_ASSERT_TRUE_FATAL(wait_done(9));
     CU_ASSERT_EQUAL(find_done(9)->rc, DRV_ERR_UNKNOWN_RESOURCE);
+    /* the worker's job check before a destroy does not get in the way of a normal stop */
+    CU_ASSERT_EQUAL(drv_virt_stop(rec.v, 10, U1, 0), 0);
+    CU_ASSERT_TRUE_FATAL(wait_done(10));
+    CU_ASSERT_EQUAL(find_done(10)->rc, 0);
 
     virConnectClose(side);
     drv_virt_free(rec.v);
@@ -1101,6 +1413,12 @@ int main(void)
     CU_add_test(suite, "migrate: gone and by us; rollback keeps it running; unknown UUID",
                 test_fake_migrate);
     CU_add_test(suite, "migrate: a stop queued behind it runs after it", test_fake_migrate_order);
+    CU_add_test(suite, "jobs: listed, kept on a failed query, not reported; stops refused",
+                test_fake_job_table);
+    CU_add_test(suite, "jobs: a migration started after the stop was accepted: worker refuses",
+                test_fake_job_stop_rechecked);
+    CU_add_test(suite, "jobs: a restarted driver sees a migration in flight, does not stop it",
+                test_fake_migrate_restart);
     suite = CU_add_suite("virt-libvirt", NULL, NULL);
     CU_add_test(suite, "test:///default: list, events, start/stop, validate, migration refused",
                 test_libvirt_test_driver);
