@@ -89,11 +89,13 @@ static void busy_add(drv_ha_t *ha, const char *uuid, int delta)
     }
 }
 
+/* An op or report of ours is in flight, or libvirt runs a migration job on it (also one a
+ * previous droverd started before it restarted): never start, stop or destroy it now. */
 static bool busy_fn(void *ud, const char *uuid)
 {
     drv_ha_t *ha = ud;
 
-    return g_hash_table_contains(ha->busy, uuid);
+    return g_hash_table_contains(ha->busy, uuid) || drv_virt_migrating(ha->virt, uuid);
 }
 
 static bool running_fn(void *ud, const char *uuid)
@@ -542,7 +544,10 @@ static void cb_op_done(void *ud, uint64_t op_id, int rc, const char *errmsg)
         return;
     }
     drop_op(ha, op_id);
-    if (rc != 0) {
+    if (rc == DRV_ERR_BUSY) {
+        qb_log(LOG_NOTICE, "HA: %s of %s waits: libvirt runs a migration job on it",
+               kind == OP_START ? "start" : "stop", name);
+    } else if (rc != 0) {
         const drv_state_t *st = ha->a->cluster ? drv_cluster_state(ha->a->cluster) : NULL;
         const drv_resource_t *r = st ? g_hash_table_lookup(st->resources, name) : NULL;
 
