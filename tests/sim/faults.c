@@ -2,6 +2,8 @@
  * then some virtual time passes. faults_heal_all() ends the faults of a history. */
 #include "config.h"
 
+#include <string.h>
+
 #include "drover/results.h"
 #include "sim.h"
 
@@ -52,6 +54,18 @@ static void partition(sim_t *s, bool cut_links, bool cpg_too)
     s->confchg_pending = true;
 }
 
+static bool ever_submitted(sim_t *s, const char *vm)
+{
+    for (guint i = 0; i < s->admin->len; i++) {
+        admin_rec_t *a = g_ptr_array_index(s->admin, i);
+
+        if (a->type == DRV_CMD_RES_ADD && strcmp(a->name, vm) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void admin_random(sim_t *s)
 {
     simnode_t *nd = pick_daemon(s);
@@ -65,8 +79,10 @@ static void admin_random(sim_t *s)
     switch (g_rand_int_range(s->rng, 0, 9)) {
     case 0:
     case 1:
+        /* a domain already running outside Drover, never a resource so far (a human starting
+         * a managed VM by hand elsewhere is not a fault Drover can prevent) */
         if (g_rand_int_range(s->rng, 0, 4) == 0 && hv_copies(s, sim_vm_uuid(v), NULL) == 0
-            && other->host_up) {
+            && other->host_up && !ever_submitted(s, vm)) {
             sim_log(s, "FAULT: %s runs %s outside Drover before the add", other->name, vm);
             hv_put(&other->hv, sim_vm_uuid(v), DRV_HA_DOM_RUNNING);
         }

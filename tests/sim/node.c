@@ -41,7 +41,8 @@ static void c_request_done(void *ud, uint64_t req_id, int rc)
         admin_rec_t *a = g_ptr_array_index(nd->sim->admin, GPOINTER_TO_INT(v) - 1);
 
         /* applied-but-unconfirmed ends as "outcome unknown": not acknowledged */
-        a->status = rc == DRV_OK ? 1 : -1;
+        a->status = rc == DRV_OK ? 1 : (rc == DRV_ERR_TIMEOUT || rc == DRV_ERR_SYNCING) ? 0 : -1;
+        a->done_t = nd->sim->now;
         sim_log(nd->sim, "%s: admin %d %s: %s", nd->name, (int)a->type, a->name,
                 rc == DRV_OK ? "acknowledged" : drv_strerror(rc));
         g_hash_table_remove(nd->admin_reqs, &req_id);
@@ -352,6 +353,7 @@ static int admin_record(simnode_t *nd, const drv_cmd_t *cmd, bool flag)
     a->name = g_strdup(cmd->name);
     a->value = g_strdup(cmd->value);
     a->flag = flag;
+    a->submit_t = s->now;
     g_ptr_array_add(s->admin, a);
     g_hash_table_insert(nd->admin_reqs, g_memdup2(&req, sizeof(req)),
                         GINT_TO_POINTER((int)s->admin->len));

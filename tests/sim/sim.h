@@ -85,7 +85,8 @@ typedef struct admin_rec {
     char *name;
     char *value;
     bool flag;
-    int status; /* 0 pending / unknown, 1 acknowledged, -1 refused */
+    int status; /* 0 pending / outcome unknown, 1 acknowledged, -1 refused */
+    uint64_t submit_t, done_t;
 } admin_rec_t;
 
 struct sim {
