@@ -1,12 +1,10 @@
-/* HA resource management glue: feeds the pure decisions (ha/decide.c) from the replicated
- * state, the membership and this host's libvirt driver, submits what they decide as
- * replicated commands, and runs local starts and stops through the driver (which keeps every
- * blocking libvirt call off the main loop).
+/* HA resource management glue: the node runtime (ha/runtime.c) on top of the cluster core,
+ * corosync's nodelist, this host's libvirt driver (which keeps every blocking libvirt call off
+ * the main loop) and GLib timers. Everything that decides lives in ha/; this file only
+ * translates.
  *
  * Evaluation is coalesced: any change (state applied, membership, hypervisor event, an
- * operation finishing) schedules one idle pass; a 2 s timer is the safety net. Nothing acts
- * unless this node is in an active, quorate round, and nothing local is decided from a
- * hypervisor table that is not current (drv_virt_table_valid). */
+ * operation finishing) schedules one idle pass; a 2 s timer is the safety net. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -17,94 +15,47 @@
 
 #include "drover/results.h"
 #include "agent.h"
+#include "drv_ha_runtime.h"
 #include "ha.h"
 #include "virt.h"
 
 #define HA_SAFETY_MS 2000
+/* XML validations share the driver's op ids with the runtime's operations: this bit tells
+ * them apart. */
+#define HA_VALIDATE_BIT (UINT64_C(1) << 63)
 
-typedef enum { OP_START = 1, OP_STOP, OP_VALIDATE, OP_MIGRATE } op_kind_t;
-
-typedef struct ha_op {
-    op_kind_t kind;
-    char *uuid;
-    char *name;
-    char *fail_key; /* OP_MIGRATE: "uuid>target", remembered when it fails */
-    char *mig_key;  /* OP_MIGRATE: "uuid@record generation", remembered when it is over */
-    void (*done)(void *ud, int rc, const char *errmsg); /* OP_VALIDATE */
+typedef struct ha_validate {
+    void (*done)(void *ud, int rc, const char *errmsg);
     void *ud;
-} ha_op_t;
-
-typedef struct ha_req {
-    char *key;
-    char *uuid; /* a report about this domain: it counts as busy until applied */
-} ha_req_t;
+} ha_validate_t;
 
 struct drv_ha {
     drv_agent_t *a;
     drv_virt_t *virt;
+    drv_ha_rt_t *rt;
     guint idle_id;
     guint safety_id;
-    drv_ha_params_t params;
-    uint64_t next_op;
-    GHashTable *ops;      /* op id -> ha_op_t */
-    GHashTable *busy;     /* uuid -> count of ops and reports in flight */
-    GHashTable *cmd_keys; /* key -> 1: commands submitted and not yet done */
-    GHashTable *reqs;     /* req id -> ha_req_t */
-    GHashTable *migrate_failed; /* "uuid>target" -> monotonic ms of the failure: stop +
-                                   start to that target for MIGRATE_RETRY_MS */
-    GHashTable *mig_attempted;  /* "uuid@record generation": our libvirt migration of that
-                                   record is over */
+    uint64_t next_validate;
+    GHashTable *validations; /* op id -> ha_validate_t */
 };
 
-#define MIGRATE_RETRY_MS (10 * 60 * 1000)
+/* ---- the runtime's ops on top of droverd ---- */
 
-static void op_free(gpointer p)
+static int op_submit(void *ud, const drv_cmd_t *cmd, uint64_t timeout_ms, uint64_t *req_id)
 {
-    ha_op_t *op = p;
+    drv_ha_t *ha = ud;
 
-    g_free(op->uuid);
-    g_free(op->name);
-    g_free(op->fail_key);
-    g_free(op->mig_key);
-    g_free(op);
-}
-
-static void req_free(gpointer p)
-{
-    ha_req_t *r = p;
-
-    g_free(r->key);
-    g_free(r->uuid);
-    g_free(r);
-}
-
-static void busy_add(drv_ha_t *ha, const char *uuid, int delta)
-{
-    int n = GPOINTER_TO_INT(g_hash_table_lookup(ha->busy, uuid)) + delta;
-
-    if (n <= 0) {
-        g_hash_table_remove(ha->busy, uuid);
-    } else {
-        g_hash_table_insert(ha->busy, g_strdup(uuid), GINT_TO_POINTER(n));
+    if (ha->a->cluster == NULL) {
+        return DRV_ERR_NOT_CONNECTED;
     }
+    return drv_cluster_submit(ha->a->cluster, cmd, drv_agent_now_ms(), timeout_ms, req_id);
 }
 
-/* An op or report of ours is in flight, or libvirt runs a migration job on it (also one a
- * previous droverd started before it restarted): never start, stop or destroy it now. */
-static bool busy_fn(void *ud, const char *uuid)
+static const drv_state_t *op_state(void *ud)
 {
     drv_ha_t *ha = ud;
 
-    return g_hash_table_contains(ha->busy, uuid) || drv_virt_migrating(ha->virt, uuid);
-}
-
-static bool running_fn(void *ud, const char *uuid)
-{
-    drv_ha_t *ha = ud;
-    const drv_dom_t *d = drv_virt_lookup(ha->virt, uuid);
-
-    /* a paused domain is still a copy of the VM: never start another one elsewhere */
-    return d != NULL && (d->state == DRV_DOM_RUNNING || d->state == DRV_DOM_PAUSED);
+    return ha->a->cluster ? drv_cluster_state(ha->a->cluster) : NULL;
 }
 
 static const char *local_name(drv_ha_t *ha)
@@ -114,122 +65,93 @@ static const char *local_name(drv_ha_t *ha)
     return info->local_nodeid ? drv_cs_node_name(ha->a->cs, info->local_nodeid) : NULL;
 }
 
-static const drv_resource_t *res_by_uuid(drv_ha_t *ha, const char *uuid)
+static void op_view(void *ud, drv_ha_rt_view_t *out)
 {
-    const drv_state_t *st = ha->a->cluster ? drv_cluster_state(ha->a->cluster) : NULL;
-    GHashTableIter it;
-    gpointer v;
+    drv_ha_t *ha = ud;
+    drv_cluster_view_t v;
 
-    if (st == NULL) {
-        return NULL;
+    memset(out, 0, sizeof(*out));
+    if (ha->a->cluster == NULL) {
+        return;
     }
-    g_hash_table_iter_init(&it, st->resources);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        const drv_resource_t *r = v;
+    drv_cluster_get_view(ha->a->cluster, &v);
+    out->active = v.phase == DRV_PHASE_ACTIVE;
+    out->quorate = v.quorate;
+    out->coordinator = v.coordinator != 0 && v.coordinator == drv_cs_info(ha->a->cs)->local_nodeid;
+    out->me = local_name(ha);
+}
 
-        if (g_ascii_strcasecmp(r->uuid, uuid) == 0) {
-            return r;
+static bool is_member(const drv_cluster_view_t *v, uint32_t id)
+{
+    for (size_t i = 0; i < v->n_members; i++) {
+        if (v->members[i].nodeid == id) {
+            return true;
         }
     }
-    return NULL;
+    return false;
 }
 
-/* Submit a command unless the same one is still in flight. */
-static void submit(drv_ha_t *ha, drv_cmd_type_t type, const char *name, const char *value,
-                   const char *value2, uint8_t obs, bool flag, uint64_t gen, const char *uuid)
+static void op_nodes(void *ud, GArray *out)
 {
-    drv_cmd_t cmd = {.type = type, .name = name, .value = value, .value2 = value2, .obs = obs,
-                     .flag = flag, .gen = gen};
-    g_autofree char *key = g_strdup_printf("%d|%s|%s|%s|%u|%d|%" PRIu64, (int)type, name,
-                                           value ? value : "", value2 ? value2 : "", obs,
-                                           flag, gen);
-    uint64_t req = 0;
-    ha_req_t *hr;
-    int rc;
+    drv_ha_t *ha = ud;
+    const drv_cs_info_t *info = drv_cs_info(ha->a->cs);
+    drv_cluster_view_t v = {0};
 
-    if (g_hash_table_contains(ha->cmd_keys, key)) {
-        return;
+    if (ha->a->cluster != NULL) {
+        drv_cluster_get_view(ha->a->cluster, &v);
     }
-    if (type == DRV_CMD_RES_REPORT) {
-        cmd.ts = drv_agent_now_ms(); /* monotonic: failure windows never compare clocks */
+    for (guint i = 0; i < info->nodes->len; i++) {
+        const drv_nodeinfo_t *n = g_ptr_array_index(info->nodes, i);
+        drv_ha_rt_node_t rn = {n->name, n->addr, is_member(&v, n->id)};
+
+        g_array_append_val(out, rn);
     }
-    rc = drv_cluster_submit(ha->a->cluster, &cmd, drv_agent_now_ms(),
-                            ha->a->cfg.request_timeout_ms, &req);
-    if (rc != DRV_OK) {
-        qb_log(LOG_INFO, "HA: cannot submit a change for %s now: %s", name, drv_strerror(rc));
-        return;
-    }
-    hr = g_new0(ha_req_t, 1);
-    hr->key = g_steal_pointer(&key);
-    hr->uuid = g_strdup(uuid);
-    g_hash_table_add(ha->cmd_keys, g_strdup(hr->key));
-    if (uuid) {
-        busy_add(ha, uuid, 1);
-    }
-    g_hash_table_insert(ha->reqs, g_memdup2(&req, sizeof(req)), hr);
 }
 
-bool drv_ha_request_done(drv_ha_t *ha, uint64_t req_id, int rc)
+static bool op_table_valid(void *ud)
 {
-    ha_req_t *hr = ha ? g_hash_table_lookup(ha->reqs, &req_id) : NULL;
+    return drv_virt_table_valid(((drv_ha_t *)ud)->virt);
+}
 
-    if (hr == NULL) {
+static bool op_lookup(void *ud, const char *uuid, drv_ha_dom_state_t *state)
+{
+    const drv_dom_t *d = drv_virt_lookup(((drv_ha_t *)ud)->virt, uuid);
+
+    if (d == NULL) {
         return false;
     }
-    if (rc != DRV_OK) {
-        qb_log(LOG_INFO, "HA: change %s not applied: %s", hr->key, drv_strerror(rc));
-    }
-    g_hash_table_remove(ha->cmd_keys, hr->key);
-    if (hr->uuid) {
-        busy_add(ha, hr->uuid, -1);
-    }
-    g_hash_table_remove(ha->reqs, &req_id);
-    drv_ha_kick(ha);
+    *state = (drv_ha_dom_state_t)d->state;
     return true;
 }
 
-static void report_failure(drv_ha_t *ha, const drv_resource_t *r, const char *why)
-{
-    const char *me = local_name(ha);
+typedef struct foreach_ctx {
+    void (*fn)(void *fud, const char *uuid, drv_ha_dom_state_t state);
+    void *fud;
+} foreach_ctx_t;
 
-    if (me == NULL) {
-        return;
-    }
-    qb_log(LOG_WARNING, "HA: resource %s failed here: %s", r->name, why);
-    submit(ha, DRV_CMD_RES_REPORT, r->name, me, why, DRV_OBS_FAILED, false, r->gen, r->uuid);
+static void foreach_one(void *ud, const drv_dom_t *dom)
+{
+    foreach_ctx_t *fc = ud;
+
+    fc->fn(fc->fud, dom->uuid, (drv_ha_dom_state_t)dom->state);
 }
 
-static uint64_t start_op(drv_ha_t *ha, op_kind_t kind, const char *uuid, const char *name)
+static void op_foreach(void *ud, void (*fn)(void *fud, const char *uuid, drv_ha_dom_state_t state),
+                       void *fud)
 {
-    ha_op_t *op = g_new0(ha_op_t, 1);
-    uint64_t id = ++ha->next_op;
+    foreach_ctx_t fc = {fn, fud};
 
-    op->kind = kind;
-    op->uuid = g_strdup(uuid);
-    op->name = g_strdup(name);
-    g_hash_table_insert(ha->ops, g_memdup2(&id, sizeof(id)), op);
-    if (uuid) {
-        busy_add(ha, uuid, 1);
-    }
-    return id;
+    drv_virt_foreach(((drv_ha_t *)ud)->virt, foreach_one, &fc);
 }
 
-static void drop_op(drv_ha_t *ha, uint64_t id)
+static int op_start(void *ud, uint64_t op_id, const char *xml)
 {
-    ha_op_t *op = g_hash_table_lookup(ha->ops, &id);
-
-    if (op && op->uuid) {
-        busy_add(ha, op->uuid, -1);
-    }
-    g_hash_table_remove(ha->ops, &id);
+    return drv_virt_start(((drv_ha_t *)ud)->virt, op_id, xml);
 }
 
-/* The address of NODE from corosync's nodelist (ring0_addr), or NULL. */
-static const char *node_addr(drv_ha_t *ha, const char *node)
+static int op_stop(void *ud, uint64_t op_id, const char *uuid, unsigned grace_ms)
 {
-    const drv_nodeinfo_t *n = drv_cs_node_by_name(ha->a->cs, node);
-
-    return n ? n->addr : NULL;
+    return drv_virt_stop(((drv_ha_t *)ud)->virt, op_id, uuid, grace_ms);
 }
 
 /* TEMPLATE with its one "%s" (checked when the config was read) replaced by ADDR. */
@@ -243,220 +165,71 @@ static char *fill_template(const char *template, const char *addr)
     return g_strdup_printf("%.*s%s%s", (int)(p - template), template, addr, p + 2);
 }
 
-/* Our libvirt migration of a record is over (ok or not): the next pass ends the record. */
-static void migration_over(drv_ha_t *ha, const ha_op_t *op, bool ok)
-{
-    uint64_t now = drv_agent_now_ms();
-
-    g_hash_table_add(ha->mig_attempted, g_strdup(op->mig_key));
-    if (!ok) {
-        g_hash_table_insert(ha->migrate_failed, g_strdup(op->fail_key), g_memdup2(&now, sizeof(now)));
-    } else {
-        g_hash_table_remove(ha->migrate_failed, op->fail_key);
-    }
-}
-
-static bool attempted_fn(void *ud, const drv_resource_t *r)
-{
-    drv_ha_t *ha = ud;
-    g_autofree char *key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->mig_gen);
-
-    return g_hash_table_contains(ha->mig_attempted, key);
-}
-
-static bool can_migrate_fn(void *ud, const drv_resource_t *r, const char *target)
+static int op_migrate(void *ud, uint64_t op_id, const char *uuid, const char *target)
 {
     drv_ha_t *ha = ud;
     const drv_nodeinfo_t *n = drv_cs_node_by_name(ha->a->cs, target);
-    g_autofree char *key = g_strdup_printf("%s>%s", r->uuid, target);
-    uint64_t *failed_at = g_hash_table_lookup(ha->migrate_failed, key);
-    drv_cluster_view_t v;
-    bool member = false;
+    g_autofree char *dest = NULL;
+    g_autofree char *stream = NULL;
 
-    if (n == NULL || n->addr == NULL || ha->a->cfg.migration_uri == NULL
-        || (failed_at && drv_agent_now_ms() - *failed_at < MIGRATE_RETRY_MS)) {
-        return false;
+    if (n == NULL || n->addr == NULL || ha->a->cfg.migration_uri == NULL) {
+        return DRV_ERR_BAD_ARGS;
     }
-    drv_cluster_get_view(ha->a->cluster, &v);
-    for (size_t i = 0; i < v.n_members; i++) {
-        member = member || v.members[i].nodeid == n->id;
-    }
-    return member;
+    dest = fill_template(ha->a->cfg.migration_uri, n->addr);
+    stream = ha->a->cfg.migration_transport
+                 ? fill_template(ha->a->cfg.migration_transport, n->addr)
+                 : NULL;
+    qb_log(LOG_INFO, "HA: migration of %s to %s goes to %s", uuid, target, dest);
+    return drv_virt_migrate(ha->virt, op_id, uuid, dest, stream);
 }
 
-static void run_local_action(drv_ha_t *ha, const drv_ha_local_action_t *act)
+static void op_reconcile_now(void *ud)
 {
-    const drv_resource_t *r = act->res;
-    uint64_t id;
-    int rc;
-
-    if (act->act == DRV_HA_MIGRATE) {
-        const char *addr = node_addr(ha, act->target);
-        g_autofree char *dest = fill_template(ha->a->cfg.migration_uri, addr);
-        g_autofree char *stream = ha->a->cfg.migration_transport
-                                      ? fill_template(ha->a->cfg.migration_transport, addr)
-                                      : NULL;
-        ha_op_t *op;
-
-        qb_log(LOG_NOTICE, "HA: live-migrating %s (domain %s) to %s (%s)", r->name, r->domain,
-               act->target, dest);
-        id = start_op(ha, OP_MIGRATE, r->uuid, r->name);
-        op = g_hash_table_lookup(ha->ops, &id);
-        op->fail_key = g_strdup_printf("%s>%s", r->uuid, act->target);
-        op->mig_key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->mig_gen);
-        rc = drv_virt_migrate(ha->virt, id, r->uuid, dest, stream);
-        if (rc != 0) {
-            qb_log(LOG_WARNING, "HA: cannot migrate %s now: %s", r->name, drv_strerror(rc));
-            migration_over(ha, op, false);
-            drop_op(ha, id);
-        }
-        return;
-    }
-    if (act->act == DRV_HA_START) {
-        qb_log(LOG_NOTICE, "HA: starting %s (domain %s) here", r->name, r->domain);
-        id = start_op(ha, OP_START, r->uuid, r->name);
-        rc = drv_virt_start(ha->virt, id, r->xml);
-    } else {
-        qb_log(LOG_NOTICE, "HA: stopping %s (domain %s) here", r->name, r->domain);
-        id = start_op(ha, OP_STOP, r->uuid, r->name);
-        rc = drv_virt_stop(ha->virt, id, r->uuid, ha->a->cfg.stop_grace_ms);
-    }
-    if (rc != 0) {
-        qb_log(LOG_WARNING, "HA: cannot %s %s now: %s", act->act == DRV_HA_START ? "start" : "stop",
-               r->name, drv_strerror(rc));
-        drop_op(ha, id);
-    }
+    drv_virt_reconcile_now(((drv_ha_t *)ud)->virt);
 }
 
-static void publish_capacity(drv_ha_t *ha, const drv_state_t *st, const char *me)
+static uint64_t op_now_ms(void *ud)
 {
-    g_autofree char *key = g_strdup_printf("capacity/%s", me);
-    g_autofree char *val = NULL;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-    guint cpu = ha->a->cfg.cpu ? ha->a->cfg.cpu : (guint)(4 * (ncpu > 0 ? ncpu : 1));
-    uint64_t mem = ha->a->cfg.memory_mib ? ha->a->cfg.memory_mib
-                                         : (uint64_t)pages * (uint64_t)psize / (1024 * 1024);
-
-    val = g_strdup_printf("%u %" PRIu64, cpu, mem);
-    if (g_strcmp0(g_hash_table_lookup(st->settings, key), val) != 0) {
-        submit(ha, DRV_CMD_SETTING_SET, key, val, NULL, 0, false, 0, NULL);
-    }
+    (void)ud;
+    return drv_agent_now_ms();
 }
 
-static bool is_member(const drv_cluster_view_t *v, uint32_t id)
+static bool op_migrating(void *ud, const char *uuid)
 {
-    for (size_t i = 0; i < v->n_members; i++) {
-        if (v->members[i].nodeid == id) {
-            return true;
-        }
-    }
-    return false;
+    return drv_virt_migrating(((drv_ha_t *)ud)->virt, uuid);
 }
 
-static void coordinate(drv_ha_t *ha, const drv_state_t *st, const drv_cluster_view_t *v)
+static void op_kick(void *ud)
 {
-    const drv_cs_info_t *info = drv_cs_info(ha->a->cs);
-    g_autofree drv_ha_node_t *nodes = g_new0(drv_ha_node_t, info->nodes->len + 1);
-    g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
-
-    for (guint i = 0; i < info->nodes->len; i++) {
-        const drv_nodeinfo_t *n = g_ptr_array_index(info->nodes, i);
-        g_autofree char *key = g_strdup_printf("capacity/%s", n->name);
-        const char *cap = g_hash_table_lookup(st->settings, key);
-        unsigned long long cpu = 0, mem = 0;
-
-        nodes[i].name = n->name;
-        nodes[i].member = is_member(v, n->id);
-        if (cap == NULL || sscanf(cap, "%llu %llu", &cpu, &mem) != 2) {
-            cpu = mem = 0; /* not published yet: nothing is placed there */
-        }
-        nodes[i].cpu = (int64_t)cpu;
-        nodes[i].memory_mib = (int64_t)mem;
-    }
-    drv_ha_coordinate(st, nodes, info->nodes->len, &ha->params, cmds);
-    for (guint i = 0; i < cmds->len; i++) {
-        const drv_ha_cmd_t *c = cmds->pdata[i];
-
-        submit(ha, c->type, c->name, c->value, c->value2, c->obs, c->flag, c->gen, NULL);
-    }
+    drv_ha_kick(ud);
 }
 
-/* A managed domain left behind in another state (crashed and preserved: its QEMU may still
- * hold the VM's memory and disks) is destroyed, so that the VM can run again, here or
- * elsewhere. */
-static void collect_leftover(void *ud, const drv_dom_t *dom)
-{
-    GPtrArray *out = ud;
+static const drv_ha_rt_ops_t rt_ops = {
+    .submit = op_submit,
+    .state = op_state,
+    .view = op_view,
+    .nodes = op_nodes,
+    .table_valid = op_table_valid,
+    .lookup = op_lookup,
+    .foreach = op_foreach,
+    .start = op_start,
+    .stop = op_stop,
+    .migrate = op_migrate,
+    .reconcile_now = op_reconcile_now,
+    .migrating = op_migrating,
+    .now_ms = op_now_ms,
+    .kick = op_kick,
+};
 
-    if (dom->state == DRV_DOM_OTHER) {
-        g_ptr_array_add(out, g_strdup(dom->uuid));
-    }
-}
-
-static void destroy_leftovers(drv_ha_t *ha)
-{
-    g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func(g_free);
-
-    drv_virt_foreach(ha->virt, collect_leftover, uuids);
-    for (guint i = 0; i < uuids->len; i++) {
-        const char *uuid = uuids->pdata[i];
-        const drv_resource_t *r = res_by_uuid(ha, uuid);
-        uint64_t id;
-
-        if (r == NULL || busy_fn(ha, uuid)) {
-            continue;
-        }
-        qb_log(LOG_WARNING, "HA: %s (domain %s) is left in a crashed state here: destroying it",
-               r->name, r->domain);
-        id = start_op(ha, OP_STOP, uuid, r->name);
-        if (drv_virt_stop(ha->virt, id, uuid, 0) != 0) {
-            drop_op(ha, id);
-        }
-    }
-}
+/* ---- evaluation scheduling ---- */
 
 static gboolean evaluate(gpointer ud)
 {
     drv_ha_t *ha = ud;
-    drv_agent_t *a = ha->a;
-    drv_cluster_view_t v;
-    const drv_state_t *st;
-    const char *me;
 
     ha->idle_id = 0;
-    if (a->cluster == NULL || a->shutting_down) {
-        return G_SOURCE_REMOVE;
-    }
-    drv_cluster_get_view(a->cluster, &v);
-    me = local_name(ha);
-    if (v.phase != DRV_PHASE_ACTIVE || !v.quorate || me == NULL) {
-        return G_SOURCE_REMOVE;
-    }
-    st = drv_cluster_state(a->cluster);
-    ha->params.now_ms = drv_agent_now_ms();
-    publish_capacity(ha, st, me);
-    if (v.coordinator == drv_cs_info(a->cs)->local_nodeid) {
-        coordinate(ha, st, &v);
-    }
-    if (drv_virt_table_valid(ha->virt)) {
-        g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
-        g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);
-
-        destroy_leftovers(ha);
-        const drv_ha_local_env_t env = {running_fn, busy_fn, can_migrate_fn, attempted_fn, ha};
-
-        drv_ha_local(st, me, &ha->params, &env, cmds, acts);
-        for (guint i = 0; i < cmds->len; i++) {
-            const drv_ha_cmd_t *c = cmds->pdata[i];
-            const drv_resource_t *r = g_hash_table_lookup(st->resources, c->name);
-
-            submit(ha, c->type, c->name, c->value, c->value2, c->obs, c->flag, c->gen,
-                   r ? r->uuid : NULL);
-        }
-        for (guint i = 0; i < acts->len; i++) {
-            run_local_action(ha, acts->pdata[i]);
-        }
+    if (ha->a->cluster != NULL && !ha->a->shutting_down) {
+        drv_ha_rt_evaluate(ha->rt);
     }
     return G_SOURCE_REMOVE;
 }
@@ -472,6 +245,11 @@ static gboolean safety_cb(gpointer ud)
 {
     drv_ha_kick(ud);
     return G_SOURCE_CONTINUE;
+}
+
+bool drv_ha_request_done(drv_ha_t *ha, uint64_t req_id, int rc)
+{
+    return ha != NULL && drv_ha_rt_request_done(ha->rt, req_id, rc);
 }
 
 /* ---- driver callbacks ---- */
@@ -492,80 +270,25 @@ static void cb_conn_changed(void *ud, bool connected)
 static void cb_dom_changed(void *ud, const drv_dom_t *dom, bool by_us, const char *reason)
 {
     drv_ha_t *ha = ud;
-    const drv_resource_t *r = res_by_uuid(ha, dom->uuid);
-    const char *me = local_name(ha);
 
-    qb_log(by_us ? LOG_INFO : LOG_NOTICE, "HA: domain %s (%s) is %s: %s%s", dom->name, dom->uuid,
-           drv_dom_state_str(dom->state), reason, by_us ? "" : " (not by Drover)");
-    if (r != NULL && me != NULL && !by_us && dom->state != DRV_DOM_RUNNING
-        && dom->state != DRV_DOM_PAUSED) {
-        const drv_res_node_t *n = g_hash_table_lookup(r->nodes, me);
-
-        if (n && n->obs == DRV_OBS_RUNNING) {
-            g_autofree char *why = g_strdup_printf("stopped behind Drover's back: %s", reason);
-
-            report_failure(ha, r, why);
-        }
-    }
-    drv_ha_kick(ha);
+    drv_ha_rt_dom_changed(ha->rt, dom->uuid, dom->name, (drv_ha_dom_state_t)dom->state, by_us,
+                          reason);
 }
 
 static void cb_op_done(void *ud, uint64_t op_id, int rc, const char *errmsg)
 {
     drv_ha_t *ha = ud;
-    ha_op_t *op = g_hash_table_lookup(ha->ops, &op_id);
-    g_autofree char *uuid = NULL;
-    g_autofree char *name = NULL;
-    op_kind_t kind;
+    ha_validate_t *val;
 
-    if (op == NULL) {
+    if ((op_id & HA_VALIDATE_BIT) == 0) {
+        drv_ha_rt_op_done(ha->rt, op_id, rc, errmsg);
         return;
     }
-    kind = op->kind;
-    uuid = g_strdup(op->uuid);
-    name = g_strdup(op->name);
-    if (kind == OP_VALIDATE) {
-        op->done(op->ud, rc, errmsg);
-        drop_op(ha, op_id);
-        return;
+    val = g_hash_table_lookup(ha->validations, &op_id);
+    if (val != NULL) {
+        val->done(val->ud, rc, errmsg);
+        g_hash_table_remove(ha->validations, &op_id);
     }
-    if (kind == OP_MIGRATE) {
-        if (rc != 0) {
-            /* libvirt rolled back: it still runs here; the next pass moves it cold */
-            qb_log(LOG_ERR, "HA: live migration of %s failed: %s; the next move to that node "
-                            "is stop + start", name, errmsg ? errmsg : drv_strerror(rc));
-            migration_over(ha, op, false);
-        } else {
-            qb_log(LOG_NOTICE, "HA: %s live-migrated away from here", name);
-            migration_over(ha, op, true);
-        }
-        drop_op(ha, op_id);
-        drv_ha_kick(ha);
-        return;
-    }
-    drop_op(ha, op_id);
-    if (rc == DRV_ERR_BUSY) {
-        qb_log(LOG_NOTICE, "HA: %s of %s waits: libvirt runs a migration job on it",
-               kind == OP_START ? "start" : "stop", name);
-    } else if (rc != 0) {
-        const drv_state_t *st = ha->a->cluster ? drv_cluster_state(ha->a->cluster) : NULL;
-        const drv_resource_t *r = st ? g_hash_table_lookup(st->resources, name) : NULL;
-
-        qb_log(LOG_ERR, "HA: %s of %s failed: %s", kind == OP_START ? "start" : "stop", name,
-               errmsg ? errmsg : drv_strerror(rc));
-        if (r != NULL && kind == OP_START && (rc == DRV_ERR_NOT_CONNECTED || rc == DRV_ERR_EXISTS)) {
-            /* libvirtd went away mid-start, or the domain already runs here: not the VM's
-             * failure; the reconcile after (re)connecting says what really runs */
-            drv_virt_reconcile_now(ha->virt);
-        } else if (r != NULL && kind == OP_START) {
-            g_autofree char *why = g_strdup_printf("start failed: %s", errmsg ? errmsg : "error");
-
-            report_failure(ha, r, why);
-        }
-    } else {
-        qb_log(LOG_NOTICE, "HA: %s %s here", name, kind == OP_START ? "started" : "stopped");
-    }
-    drv_ha_kick(ha);
 }
 
 static void cb_reconciled(void *ud)
@@ -579,15 +302,16 @@ static const drv_virt_cb_t virt_cb = {cb_conn_changed, cb_dom_changed, cb_op_don
 int drv_ha_validate_xml(drv_ha_t *ha, const char *xml,
                         void (*done)(void *ud, int rc, const char *errmsg), void *ud)
 {
-    uint64_t id = start_op(ha, OP_VALIDATE, NULL, NULL);
-    ha_op_t *op = g_hash_table_lookup(ha->ops, &id);
+    uint64_t id = ++ha->next_validate | HA_VALIDATE_BIT;
+    ha_validate_t *val = g_new0(ha_validate_t, 1);
     int rc;
 
-    op->done = done;
-    op->ud = ud;
+    val->done = done;
+    val->ud = ud;
+    g_hash_table_insert(ha->validations, g_memdup2(&id, sizeof(id)), val);
     rc = drv_virt_validate(ha->virt, id, xml);
     if (rc != 0) {
-        drop_op(ha, id);
+        g_hash_table_remove(ha->validations, &id);
     }
     return rc;
 }
@@ -595,16 +319,22 @@ int drv_ha_validate_xml(drv_ha_t *ha, const char *xml,
 drv_ha_t *drv_ha_new(drv_agent_t *a)
 {
     drv_ha_t *ha = g_new0(drv_ha_t, 1);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    drv_ha_rt_config_t cfg = {
+        .cpu = a->cfg.cpu ? a->cfg.cpu : (uint32_t)(4 * (ncpu > 0 ? ncpu : 1)),
+        .memory_mib = a->cfg.memory_mib ? a->cfg.memory_mib
+                                        : (uint64_t)pages * (uint64_t)psize / (1024 * 1024),
+        .stop_grace_ms = a->cfg.stop_grace_ms,
+        .request_timeout_ms = a->cfg.request_timeout_ms,
+        .migration = a->cfg.migration_uri != NULL,
+        .max_failures = DRV_MAX_FAILURES,
+        .failure_window_ms = DRV_FAILURE_WINDOW_MS,
+    };
 
     ha->a = a;
-    ha->params.max_failures = DRV_MAX_FAILURES;
-    ha->params.failure_window_ms = DRV_FAILURE_WINDOW_MS;
-    ha->ops = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, op_free);
-    ha->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    ha->cmd_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    ha->reqs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, req_free);
-    ha->migrate_failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    ha->mig_attempted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ha->validations = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    ha->rt = drv_ha_rt_new(&cfg, &rt_ops, ha);
     ha->virt = drv_virt_new(a->cfg.libvirt_uri, &drv_virt_libvirt_backend, NULL, &virt_cb, ha);
     ha->safety_id = g_timeout_add(HA_SAFETY_MS, safety_cb, ha);
     return ha;
@@ -612,6 +342,9 @@ drv_ha_t *drv_ha_new(drv_agent_t *a)
 
 void drv_ha_free(drv_ha_t *ha)
 {
+    GHashTableIter it;
+    gpointer v;
+
     if (ha == NULL) {
         return;
     }
@@ -623,24 +356,13 @@ void drv_ha_free(drv_ha_t *ha)
     }
     drv_virt_free(ha->virt);
     /* validations still waiting: their owners free what they hold when told */
-    {
-        GHashTableIter it;
-        gpointer v;
+    g_hash_table_iter_init(&it, ha->validations);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        ha_validate_t *val = v;
 
-        g_hash_table_iter_init(&it, ha->ops);
-        while (g_hash_table_iter_next(&it, NULL, &v)) {
-            ha_op_t *op = v;
-
-            if (op->kind == OP_VALIDATE && op->done) {
-                op->done(op->ud, DRV_ERR_NOT_CONNECTED, "droverd is stopping");
-            }
-        }
+        val->done(val->ud, DRV_ERR_NOT_CONNECTED, "droverd is stopping");
     }
-    g_hash_table_destroy(ha->ops);
-    g_hash_table_destroy(ha->busy);
-    g_hash_table_destroy(ha->cmd_keys);
-    g_hash_table_destroy(ha->reqs);
-    g_hash_table_destroy(ha->migrate_failed);
-    g_hash_table_destroy(ha->mig_attempted);
+    g_hash_table_destroy(ha->validations);
+    drv_ha_rt_free(ha->rt);
     g_free(ha);
 }

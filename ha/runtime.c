@@ -1,0 +1,561 @@
+/* The HA node runtime (drv_ha_runtime.h): operations in flight, busy UUIDs, command
+ * deduplication, failed-migration memory, capacity publishing, and the evaluation pass around
+ * the pure decisions of decide.c. Every side effect goes through the ops table. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <qb/qblog.h>
+
+#include "drover/results.h"
+#include "drv_ha.h"
+#include "drv_ha_runtime.h"
+
+typedef enum { OP_START = 1, OP_STOP, OP_MIGRATE } op_kind_t;
+
+/* After a failed live migration to a node, moves there are stop + start for this long. */
+#define MIGRATE_RETRY_MS (10 * 60 * 1000)
+
+typedef struct rt_op {
+    op_kind_t kind;
+    char *uuid;
+    char *name;
+    char *fail_key; /* OP_MIGRATE: "uuid>target", remembered when it fails */
+    char *mig_key;  /* OP_MIGRATE: "uuid@record generation", remembered when it is over */
+} rt_op_t;
+
+typedef struct rt_req {
+    char *key;
+    char *uuid; /* a report about this domain: it counts as busy until applied */
+} rt_req_t;
+
+struct drv_ha_rt {
+    const drv_ha_rt_ops_t *ops;
+    void *ud;
+    drv_ha_rt_config_t cfg;
+    drv_ha_params_t params;
+    uint64_t next_op;
+    GHashTable *inflight;       /* op id -> rt_op_t */
+    GHashTable *busy;           /* uuid -> count of ops and reports in flight */
+    GHashTable *cmd_keys;       /* key -> 1: commands submitted and not yet done */
+    GHashTable *reqs;           /* req id -> rt_req_t */
+    GHashTable *migrate_failed; /* "uuid>target" -> monotonic ms of the failure */
+    GHashTable *mig_attempted;  /* "uuid@record generation": our libvirt migration of that
+                                   record is over; the next pass ends the record */
+};
+
+static void op_free(gpointer p)
+{
+    rt_op_t *op = p;
+
+    g_free(op->uuid);
+    g_free(op->name);
+    g_free(op->fail_key);
+    g_free(op->mig_key);
+    g_free(op);
+}
+
+static void req_free(gpointer p)
+{
+    rt_req_t *r = p;
+
+    g_free(r->key);
+    g_free(r->uuid);
+    g_free(r);
+}
+
+static const char *dom_state_str(drv_ha_dom_state_t s)
+{
+    switch (s) {
+    case DRV_HA_DOM_STOPPED:
+        return "stopped";
+    case DRV_HA_DOM_RUNNING:
+        return "running";
+    case DRV_HA_DOM_PAUSED:
+        return "paused";
+    default:
+        return "other";
+    }
+}
+
+static void kick(drv_ha_rt_t *rt)
+{
+    if (rt->ops->kick) {
+        rt->ops->kick(rt->ud);
+    }
+}
+
+static void busy_add(drv_ha_rt_t *rt, const char *uuid, int delta)
+{
+    int n = GPOINTER_TO_INT(g_hash_table_lookup(rt->busy, uuid)) + delta;
+
+    if (n <= 0) {
+        g_hash_table_remove(rt->busy, uuid);
+    } else {
+        g_hash_table_insert(rt->busy, g_strdup(uuid), GINT_TO_POINTER(n));
+    }
+}
+
+bool drv_ha_rt_busy(const drv_ha_rt_t *rt, const char *uuid)
+{
+    return g_hash_table_contains(rt->busy, uuid);
+}
+
+size_t drv_ha_rt_ops_in_flight(const drv_ha_rt_t *rt)
+{
+    return g_hash_table_size(rt->inflight);
+}
+
+/* An op or a report of ours is in flight, or the hypervisor runs a migration job on it (also
+ * one a previous daemon started before it restarted): never start, stop or destroy it now. */
+static bool busy_fn(void *ud, const char *uuid)
+{
+    drv_ha_rt_t *rt = ud;
+
+    return drv_ha_rt_busy(rt, uuid) || (rt->ops->migrating && rt->ops->migrating(rt->ud, uuid));
+}
+
+static bool running_fn(void *ud, const char *uuid)
+{
+    drv_ha_rt_t *rt = ud;
+    drv_ha_dom_state_t s;
+
+    /* a paused domain is still a copy of the VM: never start another one elsewhere */
+    return rt->ops->lookup(rt->ud, uuid, &s)
+           && (s == DRV_HA_DOM_RUNNING || s == DRV_HA_DOM_PAUSED);
+}
+
+static const char *local_name(drv_ha_rt_t *rt)
+{
+    drv_ha_rt_view_t v = {0};
+
+    rt->ops->view(rt->ud, &v);
+    return v.me;
+}
+
+static const drv_resource_t *res_by_uuid(drv_ha_rt_t *rt, const char *uuid)
+{
+    const drv_state_t *st = rt->ops->state(rt->ud);
+    GHashTableIter it;
+    gpointer v;
+
+    if (st == NULL) {
+        return NULL;
+    }
+    g_hash_table_iter_init(&it, st->resources);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const drv_resource_t *r = v;
+
+        if (g_ascii_strcasecmp(r->uuid, uuid) == 0) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* Submit a command unless the same one is still in flight. */
+static void submit(drv_ha_rt_t *rt, drv_cmd_type_t type, const char *name, const char *value,
+                   const char *value2, uint8_t obs, bool flag, uint64_t gen, const char *uuid)
+{
+    drv_cmd_t cmd = {.type = type, .name = name, .value = value, .value2 = value2, .obs = obs,
+                     .flag = flag, .gen = gen};
+    g_autofree char *key = g_strdup_printf("%d|%s|%s|%s|%u|%d|%" PRIu64, (int)type, name,
+                                           value ? value : "", value2 ? value2 : "", obs, flag,
+                                           gen);
+    uint64_t req = 0;
+    rt_req_t *hr;
+    int rc;
+
+    if (g_hash_table_contains(rt->cmd_keys, key)) {
+        return;
+    }
+    if (type == DRV_CMD_RES_REPORT) {
+        cmd.ts = rt->ops->now_ms(rt->ud); /* monotonic: failure windows never compare clocks */
+    }
+    rc = rt->ops->submit(rt->ud, &cmd, rt->cfg.request_timeout_ms, &req);
+    if (rc != DRV_OK) {
+        qb_log(LOG_INFO, "HA: cannot submit a change for %s now: %s", name, drv_strerror(rc));
+        return;
+    }
+    hr = g_new0(rt_req_t, 1);
+    hr->key = g_steal_pointer(&key);
+    hr->uuid = g_strdup(uuid);
+    g_hash_table_add(rt->cmd_keys, g_strdup(hr->key));
+    if (uuid) {
+        busy_add(rt, uuid, 1);
+    }
+    g_hash_table_insert(rt->reqs, g_memdup2(&req, sizeof(req)), hr);
+}
+
+bool drv_ha_rt_request_done(drv_ha_rt_t *rt, uint64_t req_id, int rc)
+{
+    rt_req_t *hr = rt ? g_hash_table_lookup(rt->reqs, &req_id) : NULL;
+
+    if (hr == NULL) {
+        return false;
+    }
+    if (rc != DRV_OK) {
+        qb_log(LOG_INFO, "HA: change %s not applied: %s", hr->key, drv_strerror(rc));
+    }
+    g_hash_table_remove(rt->cmd_keys, hr->key);
+    if (hr->uuid) {
+        busy_add(rt, hr->uuid, -1);
+    }
+    g_hash_table_remove(rt->reqs, &req_id);
+    kick(rt);
+    return true;
+}
+
+static void report_failure(drv_ha_rt_t *rt, const drv_resource_t *r, const char *why)
+{
+    const char *me = local_name(rt);
+
+    if (me == NULL) {
+        return;
+    }
+    qb_log(LOG_WARNING, "HA: resource %s failed here: %s", r->name, why);
+    submit(rt, DRV_CMD_RES_REPORT, r->name, me, why, DRV_OBS_FAILED, false, r->gen, r->uuid);
+}
+
+static uint64_t start_op(drv_ha_rt_t *rt, op_kind_t kind, const char *uuid, const char *name)
+{
+    rt_op_t *op = g_new0(rt_op_t, 1);
+    uint64_t id = ++rt->next_op;
+
+    op->kind = kind;
+    op->uuid = g_strdup(uuid);
+    op->name = g_strdup(name);
+    g_hash_table_insert(rt->inflight, g_memdup2(&id, sizeof(id)), op);
+    busy_add(rt, uuid, 1);
+    return id;
+}
+
+static void drop_op(drv_ha_rt_t *rt, uint64_t id)
+{
+    rt_op_t *op = g_hash_table_lookup(rt->inflight, &id);
+
+    if (op) {
+        busy_add(rt, op->uuid, -1);
+    }
+    g_hash_table_remove(rt->inflight, &id);
+}
+
+typedef struct ctx {
+    drv_ha_rt_t *rt;
+    GArray *nodes; /* drv_ha_rt_node_t */
+} ctx_t;
+
+static const drv_ha_rt_node_t *find_node(GArray *nodes, const char *name)
+{
+    for (guint i = 0; i < nodes->len; i++) {
+        const drv_ha_rt_node_t *n = &g_array_index(nodes, drv_ha_rt_node_t, i);
+
+        if (g_strcmp0(n->name, name) == 0) {
+            return n;
+        }
+    }
+    return NULL;
+}
+
+static bool can_migrate_fn(void *ud, const drv_resource_t *r, const char *target)
+{
+    ctx_t *cx = ud;
+    const drv_ha_rt_node_t *n = find_node(cx->nodes, target);
+    g_autofree char *key = g_strdup_printf("%s>%s", r->uuid, target);
+    const uint64_t *failed_at = g_hash_table_lookup(cx->rt->migrate_failed, key);
+
+    if (n == NULL || n->addr == NULL || !cx->rt->cfg.migration
+        || (failed_at && cx->rt->ops->now_ms(cx->rt->ud) - *failed_at < MIGRATE_RETRY_MS)) {
+        return false;
+    }
+    return n->member;
+}
+
+static bool attempted_fn(void *ud, const drv_resource_t *r)
+{
+    ctx_t *cx = ud;
+    g_autofree char *key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->mig_gen);
+
+    return g_hash_table_contains(cx->rt->mig_attempted, key);
+}
+
+/* Our libvirt migration of a record is over (ok or not): the next pass ends the record by
+ * what the hypervisor shows. A failure makes the next moves to that node stop + start. */
+static void migration_over(drv_ha_rt_t *rt, const rt_op_t *op, bool ok)
+{
+    uint64_t now = rt->ops->now_ms(rt->ud);
+
+    g_hash_table_add(rt->mig_attempted, g_strdup(op->mig_key));
+    if (ok) {
+        g_hash_table_remove(rt->migrate_failed, op->fail_key);
+    } else {
+        g_hash_table_insert(rt->migrate_failed, g_strdup(op->fail_key),
+                            g_memdup2(&now, sizeof(now)));
+    }
+}
+
+static bool ctx_running_fn(void *ud, const char *uuid)
+{
+    return running_fn(((ctx_t *)ud)->rt, uuid);
+}
+
+static bool ctx_busy_fn(void *ud, const char *uuid)
+{
+    return busy_fn(((ctx_t *)ud)->rt, uuid);
+}
+
+static void run_local_action(drv_ha_rt_t *rt, const drv_ha_local_action_t *act)
+{
+    const drv_resource_t *r = act->res;
+    uint64_t id;
+    int rc;
+
+    if (act->act == DRV_HA_MIGRATE) {
+        rt_op_t *op;
+
+        qb_log(LOG_NOTICE, "HA: live-migrating %s (domain %s) to %s", r->name, r->domain,
+               act->target);
+        id = start_op(rt, OP_MIGRATE, r->uuid, r->name);
+        op = g_hash_table_lookup(rt->inflight, &id);
+        op->fail_key = g_strdup_printf("%s>%s", r->uuid, act->target);
+        op->mig_key = g_strdup_printf("%s@%" PRIu64, r->uuid, r->mig_gen);
+        rc = rt->ops->migrate(rt->ud, id, r->uuid, act->target);
+        if (rc != 0) {
+            qb_log(LOG_WARNING, "HA: cannot migrate %s now: %s", r->name, drv_strerror(rc));
+            migration_over(rt, op, false);
+            drop_op(rt, id);
+        }
+        return;
+    }
+    if (act->act == DRV_HA_START) {
+        qb_log(LOG_NOTICE, "HA: starting %s (domain %s) here", r->name, r->domain);
+        id = start_op(rt, OP_START, r->uuid, r->name);
+        rc = rt->ops->start(rt->ud, id, r->xml);
+    } else {
+        qb_log(LOG_NOTICE, "HA: stopping %s (domain %s) here", r->name, r->domain);
+        id = start_op(rt, OP_STOP, r->uuid, r->name);
+        rc = rt->ops->stop(rt->ud, id, r->uuid, rt->cfg.stop_grace_ms);
+    }
+    if (rc != 0) {
+        qb_log(LOG_WARNING, "HA: cannot %s %s now: %s", act->act == DRV_HA_START ? "start" : "stop",
+               r->name, drv_strerror(rc));
+        drop_op(rt, id);
+    }
+}
+
+static void publish_capacity(drv_ha_rt_t *rt, const drv_state_t *st, const char *me)
+{
+    g_autofree char *key = g_strdup_printf("capacity/%s", me);
+    g_autofree char *val = g_strdup_printf("%" PRIu32 " %" PRIu64, rt->cfg.cpu,
+                                           rt->cfg.memory_mib);
+
+    if (g_strcmp0(g_hash_table_lookup(st->settings, key), val) != 0) {
+        submit(rt, DRV_CMD_SETTING_SET, key, val, NULL, 0, false, 0, NULL);
+    }
+}
+
+static void coordinate(drv_ha_rt_t *rt, const drv_state_t *st, GArray *rnodes)
+{
+    g_autofree drv_ha_node_t *nodes = g_new0(drv_ha_node_t, rnodes->len + 1);
+    g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
+
+    for (guint i = 0; i < rnodes->len; i++) {
+        const drv_ha_rt_node_t *n = &g_array_index(rnodes, drv_ha_rt_node_t, i);
+        g_autofree char *key = g_strdup_printf("capacity/%s", n->name);
+        const char *cap = g_hash_table_lookup(st->settings, key);
+        unsigned long long cpu = 0, mem = 0;
+
+        nodes[i].name = n->name;
+        nodes[i].member = n->member;
+        if (cap == NULL || sscanf(cap, "%llu %llu", &cpu, &mem) != 2) {
+            cpu = mem = 0; /* not published yet: nothing is placed there */
+        }
+        nodes[i].cpu = (int64_t)cpu;
+        nodes[i].memory_mib = (int64_t)mem;
+    }
+    drv_ha_coordinate(st, nodes, rnodes->len, &rt->params, cmds);
+    for (guint i = 0; i < cmds->len; i++) {
+        const drv_ha_cmd_t *c = cmds->pdata[i];
+
+        submit(rt, c->type, c->name, c->value, c->value2, c->obs, c->flag, c->gen, NULL);
+    }
+}
+
+/* A managed domain left behind in another state (crashed and preserved: its QEMU may still
+ * hold the VM's memory and disks) is destroyed, so that the VM can run again, here or
+ * elsewhere. */
+static void collect_leftover(void *ud, const char *uuid, drv_ha_dom_state_t state)
+{
+    GPtrArray *out = ud;
+
+    if (state == DRV_HA_DOM_OTHER) {
+        g_ptr_array_add(out, g_strdup(uuid));
+    }
+}
+
+static void destroy_leftovers(drv_ha_rt_t *rt)
+{
+    g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func(g_free);
+
+    rt->ops->foreach(rt->ud, collect_leftover, uuids);
+    for (guint i = 0; i < uuids->len; i++) {
+        const char *uuid = uuids->pdata[i];
+        const drv_resource_t *r = res_by_uuid(rt, uuid);
+        uint64_t id;
+
+        if (r == NULL || busy_fn(rt, uuid)) {
+            continue;
+        }
+        qb_log(LOG_WARNING, "HA: %s (domain %s) is left in a crashed state here: destroying it",
+               r->name, r->domain);
+        id = start_op(rt, OP_STOP, uuid, r->name);
+        if (rt->ops->stop(rt->ud, id, uuid, 0) != 0) {
+            drop_op(rt, id);
+        }
+    }
+}
+
+void drv_ha_rt_evaluate(drv_ha_rt_t *rt)
+{
+    drv_ha_rt_view_t v = {0};
+    const drv_state_t *st;
+    g_autoptr(GArray) nodes = g_array_new(FALSE, TRUE, sizeof(drv_ha_rt_node_t));
+    ctx_t cx = {rt, nodes};
+
+    rt->ops->view(rt->ud, &v);
+    st = rt->ops->state(rt->ud);
+    if (!v.active || !v.quorate || v.me == NULL || st == NULL) {
+        return;
+    }
+    rt->ops->nodes(rt->ud, nodes);
+    rt->params.now_ms = rt->ops->now_ms(rt->ud);
+    publish_capacity(rt, st, v.me);
+    if (v.coordinator) {
+        coordinate(rt, st, nodes);
+    }
+    if (rt->ops->table_valid(rt->ud)) {
+        g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
+        g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);
+
+        destroy_leftovers(rt);
+        const drv_ha_local_env_t env = {ctx_running_fn, ctx_busy_fn, can_migrate_fn, attempted_fn,
+                                        &cx};
+
+        drv_ha_local(st, v.me, &rt->params, &env, cmds, acts);
+        for (guint i = 0; i < cmds->len; i++) {
+            const drv_ha_cmd_t *c = cmds->pdata[i];
+            const drv_resource_t *r = g_hash_table_lookup(st->resources, c->name);
+
+            submit(rt, c->type, c->name, c->value, c->value2, c->obs, c->flag, c->gen,
+                   r ? r->uuid : NULL);
+        }
+        for (guint i = 0; i < acts->len; i++) {
+            run_local_action(rt, acts->pdata[i]);
+        }
+    }
+}
+
+void drv_ha_rt_dom_changed(drv_ha_rt_t *rt, const char *uuid, const char *name,
+                           drv_ha_dom_state_t state, bool by_us, const char *reason)
+{
+    const drv_resource_t *r = res_by_uuid(rt, uuid);
+    const char *me = local_name(rt);
+
+    qb_log(by_us ? LOG_INFO : LOG_NOTICE, "HA: domain %s (%s) is %s: %s%s", name ? name : "?",
+           uuid, dom_state_str(state), reason, by_us ? "" : " (not by Drover)");
+    if (r != NULL && me != NULL && !by_us && state != DRV_HA_DOM_RUNNING
+        && state != DRV_HA_DOM_PAUSED) {
+        const drv_res_node_t *n = g_hash_table_lookup(r->nodes, me);
+
+        if (n && n->obs == DRV_OBS_RUNNING) {
+            g_autofree char *why = g_strdup_printf("stopped behind Drover's back: %s", reason);
+
+            report_failure(rt, r, why);
+        }
+    }
+    kick(rt);
+}
+
+bool drv_ha_rt_op_done(drv_ha_rt_t *rt, uint64_t op_id, int rc, const char *errmsg)
+{
+    rt_op_t *op = rt ? g_hash_table_lookup(rt->inflight, &op_id) : NULL;
+    g_autofree char *name = NULL;
+    op_kind_t kind;
+
+    if (op == NULL) {
+        return false;
+    }
+    kind = op->kind;
+    name = g_strdup(op->name);
+    if (kind == OP_MIGRATE) {
+        if (rc != 0) {
+            /* libvirt rolled back: it still runs here; the next pass ends the record */
+            qb_log(LOG_ERR, "HA: live migration of %s failed: %s; the next move to that node is "
+                            "stop + start", name, errmsg ? errmsg : drv_strerror(rc));
+        } else {
+            qb_log(LOG_NOTICE, "HA: %s live-migrated away from here", name);
+        }
+        migration_over(rt, op, rc == 0);
+        drop_op(rt, op_id);
+        kick(rt);
+        return true;
+    }
+    drop_op(rt, op_id);
+    if (rc == DRV_ERR_BUSY) {
+        qb_log(LOG_NOTICE, "HA: %s of %s waits: a migration job runs on it",
+               kind == OP_START ? "start" : "stop", name);
+    } else if (rc != 0) {
+        const drv_state_t *st = rt->ops->state(rt->ud);
+        const drv_resource_t *r = st ? g_hash_table_lookup(st->resources, name) : NULL;
+
+        qb_log(LOG_ERR, "HA: %s of %s failed: %s", kind == OP_START ? "start" : "stop", name,
+               errmsg ? errmsg : drv_strerror(rc));
+        if (r != NULL && kind == OP_START && (rc == DRV_ERR_NOT_CONNECTED || rc == DRV_ERR_EXISTS)) {
+            /* libvirtd went away mid-start, or the domain already runs here: not the VM's
+             * failure; the reconcile after (re)connecting says what really runs */
+            rt->ops->reconcile_now(rt->ud);
+        } else if (r != NULL && kind == OP_START) {
+            g_autofree char *why = g_strdup_printf("start failed: %s", errmsg ? errmsg : "error");
+
+            report_failure(rt, r, why);
+        }
+    } else {
+        qb_log(LOG_NOTICE, "HA: %s %s here", name, kind == OP_START ? "started" : "stopped");
+    }
+    kick(rt);
+    return true;
+}
+
+drv_ha_rt_t *drv_ha_rt_new(const drv_ha_rt_config_t *cfg, const drv_ha_rt_ops_t *ops, void *ud)
+{
+    drv_ha_rt_t *rt = g_new0(drv_ha_rt_t, 1);
+
+    rt->ops = ops;
+    rt->ud = ud;
+    rt->cfg = *cfg;
+    rt->params.max_failures = cfg->max_failures;
+    rt->params.failure_window_ms = cfg->failure_window_ms;
+    rt->inflight = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, op_free);
+    rt->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    rt->cmd_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    rt->reqs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, req_free);
+    rt->migrate_failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    rt->mig_attempted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    return rt;
+}
+
+void drv_ha_rt_free(drv_ha_rt_t *rt)
+{
+    if (rt == NULL) {
+        return;
+    }
+    g_hash_table_destroy(rt->inflight);
+    g_hash_table_destroy(rt->busy);
+    g_hash_table_destroy(rt->cmd_keys);
+    g_hash_table_destroy(rt->reqs);
+    g_hash_table_destroy(rt->migrate_failed);
+    g_hash_table_destroy(rt->mig_attempted);
+    g_free(rt);
+}

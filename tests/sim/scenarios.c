@@ -1,0 +1,385 @@
+/* Named regression scenarios: hand-scripted histories, one per sequence found in review.
+ * Each boots its own cluster (capacities first), drives it with the same primitives as the
+ * random histories, and returns false (with sim_fail) when its expectation is not met; S1 is
+ * checked after every tick as always. */
+#include "config.h"
+
+#include <string.h>
+
+#include "drover/results.h"
+#include "sim.h"
+
+#define N1 (&s->node[0])
+#define N2 (&s->node[1])
+#define N3 (&s->node[2])
+
+static const drv_resource_t *res(sim_t *s, int v)
+{
+    for (int i = 0; i < s->n; i++) {
+        const drv_state_t *st = node_active(&s->node[i]) ? node_state(&s->node[i]) : NULL;
+
+        if (st) {
+            return g_hash_table_lookup(st->resources, sim_vm_name(v));
+        }
+    }
+    return NULL;
+}
+
+static int node_idx(sim_t *s, const char *name)
+{
+    for (int i = 0; name && i < s->n; i++) {
+        if (strcmp(s->node[i].name, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static bool runs_on(sim_t *s, int v, int i)
+{
+    hv_dom_t *d = s->node[i].host_up ? g_hash_table_lookup(s->node[i].hv.doms, sim_vm_uuid(v))
+                                     : NULL;
+
+    return d && d->state == DRV_HA_DOM_RUNNING && !d->incoming;
+}
+
+typedef struct vn {
+    int v, i;
+} vn_t;
+
+/* V runs on node I and the state says so */
+static bool p_running_reported(sim_t *s, void *ud)
+{
+    vn_t *x = ud;
+    const drv_resource_t *r = res(s, x->v);
+    const drv_res_node_t *n = r ? g_hash_table_lookup(r->nodes, s->node[x->i].name) : NULL;
+
+    return runs_on(s, x->v, x->i) && n && n->obs == DRV_OBS_RUNNING;
+}
+
+static bool wait_running(sim_t *s, int v, int i, uint64_t ms)
+{
+    vn_t x = {v, i};
+
+    if (!sim_run_until(s, ms, p_running_reported, &x)) {
+        sim_fail(s, "%s did not come up on %s", sim_vm_name(v), s->node[i].name);
+        return false;
+    }
+    return true;
+}
+
+static bool expect_once(sim_t *s, int v, int on, uint64_t ms)
+{
+    int where[SIM_MAXN];
+    int n;
+
+    sim_run(s, ms);
+    n = hv_copies(s, sim_vm_uuid(v), where);
+    if (s->failure) {
+        return false;
+    }
+    if (n != 1 || (on >= 0 && where[0] != on)) {
+        sim_fail(s, "%s runs on %d host(s)%s%s, expected once%s%s", sim_vm_name(v), n,
+                 n ? ", first " : "", n ? s->node[where[0]].name : "", on >= 0 ? " on " : "",
+                 on >= 0 ? s->node[on].name : "");
+        return false;
+    }
+    return true;
+}
+
+static bool expect_no_downtime(sim_t *s, int v)
+{
+    if (s->zero_copy_ms[v] > 0) {
+        sim_fail(s, "%s ran nowhere for %llu ms (stopped)", sim_vm_name(v),
+                 (unsigned long long)s->zero_copy_ms[v]);
+        return false;
+    }
+    return true;
+}
+
+static void cpg_cut(sim_t *s, simnode_t *nd, bool links_too)
+{
+    sim_log(s, "SCRIPT: corosync cut of %s%s", nd->name, links_too ? " and its links" : "");
+    nd->comp = 1;
+    if (links_too) {
+        for (int j = 0; j < s->n; j++) {
+            if (j != nd->idx) {
+                s->link_ok[nd->idx][j] = s->link_ok[j][nd->idx] = false;
+            }
+        }
+    }
+    s->confchg_pending = true;
+}
+
+static void heal(sim_t *s)
+{
+    sim_log(s, "SCRIPT: heal");
+    for (int i = 0; i < s->n; i++) {
+        s->node[i].comp = 0;
+        for (int j = 0; j < s->n; j++) {
+            s->link_ok[i][j] = true;
+        }
+    }
+    s->confchg_pending = true;
+}
+
+/* ---- 1 ---- */
+
+typedef struct migwait {
+    int v;
+    int target;
+} migwait_t;
+
+/* the target holds the incoming paused copy and the cluster knows of it: its "running" report
+ * is applied, or a migration record is open (then the target reports nothing while libvirt's
+ * job runs) */
+static bool p_incoming_reported(sim_t *s, void *ud)
+{
+    migwait_t *m = ud;
+    const drv_resource_t *r = res(s, m->v);
+    int t = r ? node_idx(s, r->assigned) : -1;
+    hv_dom_t *d;
+    const drv_res_node_t *n;
+
+    if (t < 0 || t == 0) {
+        return false;
+    }
+    d = g_hash_table_lookup(s->node[t].hv.doms, sim_vm_uuid(m->v));
+    n = g_hash_table_lookup(r->nodes, s->node[t].name);
+    m->target = t;
+    return d && d->incoming && ((n && n->obs == DRV_OBS_RUNNING) || r->mig_to != NULL);
+}
+
+static bool sc_migration_target_dies(sim_t *s)
+{
+    migwait_t m = {0, -1};
+
+    sim_boot(s);
+    s->mig_switch_ms = 60000;
+    admin_add(N1, 0, 1, true, 1, "n1");
+    if (!wait_running(s, 0, 0, 30000)) {
+        return false;
+    }
+    admin_submit(N2, DRV_CMD_NODE_STANDBY, "n1", NULL, true);
+    if (!sim_run_until(s, 30000, p_incoming_reported, &m)) {
+        sim_fail(s, "the migration target never reported the incoming copy running");
+        return false;
+    }
+    node_host_crash(&s->node[m.target]);
+    return expect_once(s, 0, 0, 30000);
+}
+
+/* ---- 2 ---- */
+
+static bool p_target_busy(sim_t *s, void *ud)
+{
+    migwait_t *m = ud;
+    const drv_resource_t *r = res(s, m->v);
+    int t = r ? node_idx(s, r->assigned) : -1;
+    hv_dom_t *d;
+    hv_op_t *op;
+
+    if (t <= 0) {
+        return false;
+    }
+    m->target = t;
+    d = g_hash_table_lookup(s->node[t].hv.doms, sim_vm_uuid(m->v));
+    op = g_queue_peek_head(&s->node[t].hv.ops);
+    return (d && d->incoming) || (op && op->kind == HVOP_START);
+}
+
+static bool target_leaves(sim_t *s, bool migrate)
+{
+    migwait_t m = {0, -1};
+    simnode_t *t;
+
+    sim_boot(s);
+    s->mig_copy_ms = 3000;
+    s->mig_switch_ms = 3000;
+    s->start_ms = 3000;
+    admin_add(N1, 0, 1, migrate, 1, "n1");
+    if (!wait_running(s, 0, 0, 30000)) {
+        return false;
+    }
+    admin_submit(N2, DRV_CMD_NODE_STANDBY, "n1", NULL, true);
+    if (!sim_run_until(s, 30000, p_target_busy, &m)) {
+        sim_fail(s, "no migration or start at the target");
+        return false;
+    }
+    t = &s->node[m.target];
+    /* its report must not land: its droverd leaves the round first (the migration link
+     * still works) */
+    t->hold_send = true;
+    cpg_cut(s, t, false);
+    sim_run(s, 30000);
+    heal(s);
+    cpg_release(t);
+    return s->failure == NULL && expect_once(s, 0, -1, 30000);
+}
+
+static bool sc_migration_target_leaves(sim_t *s)
+{
+    return target_leaves(s, true);
+}
+
+static bool sc_move_target_leaves(sim_t *s)
+{
+    return target_leaves(s, false);
+}
+
+/* ---- 3 ---- */
+
+static bool p_assigned(sim_t *s, void *ud)
+{
+    const drv_resource_t *r = res(s, GPOINTER_TO_INT(ud));
+
+    return r && r->assigned;
+}
+
+static bool sc_add_running_domain(sim_t *s)
+{
+    sim_boot(s);
+    hv_put(&N3->hv, sim_vm_uuid(0), DRV_HA_DOM_RUNNING);
+    sim_run(s, 500);
+    N3->hold_send = true; /* n3's report is ordered after the first placement */
+    admin_add(N1, 0, 1, true, 1, NULL);
+    /* a placement before n3's report would start a second copy (checked after every step);
+     * with probes, nothing is placed until n3 has reported */
+    sim_run_until(s, 20000, p_assigned, GINT_TO_POINTER(0));
+    cpg_release(N3);
+    return expect_once(s, 0, 2, 30000);
+}
+
+/* ---- 4 ---- */
+
+static bool p_start_in_flight(sim_t *s, void *ud)
+{
+    (void)ud;
+    for (int i = 1; i < s->n; i++) {
+        hv_op_t *op = g_queue_peek_head(&s->node[i].hv.ops);
+
+        if (op && op->kind == HVOP_START) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool sc_stale_assign(sim_t *s)
+{
+    sim_boot(s);
+    s->start_ms = 4000;
+    /* the coordinator (n1) computes ASSIGN(vm1, n1); it waits in n1's send queue (which
+     * stalls there, everything after it waits too) */
+    N1->hold_from_assign = true;
+    N1->release_on_confchg = true;
+    admin_add(N2, 0, 1, true, 1, "n1");
+    sim_run(s, 1000);
+    /* n1 leaves; n2 coordinates and assigns vm1 elsewhere; while that start is in flight, n1
+     * comes back and the resend rule sends its old ASSIGN */
+    cpg_cut(s, N1, true);
+    if (!sim_run_until(s, 20000, p_start_in_flight, NULL)) {
+        sim_fail(s, "the new coordinator never started vm1");
+        return false;
+    }
+    heal(s);
+    return expect_once(s, 0, -1, 30000);
+}
+
+/* ---- 5 ---- */
+
+static bool sc_phantom_preempt(sim_t *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        s->node[i].cpu = 8;
+    }
+    sim_boot(s);
+    admin_add(N1, 0, 2, true, 8, "n3"); /* vm1 high, fills n3 */
+    admin_add(N1, 1, 0, true, 4, "n1"); /* vm2 low */
+    admin_add(N1, 2, 1, true, 4, "n2"); /* vm3 medium */
+    if (!wait_running(s, 0, 2, 30000) || !wait_running(s, 1, 0, 30000)
+        || !wait_running(s, 2, 1, 30000)) {
+        return false;
+    }
+    node_daemon_stop(N3); /* its VM still runs */
+    sim_run(s, 20000);
+    if (!expect_no_downtime(s, 1)) {
+        return false;
+    }
+    /* draining n1 meanwhile: vm2 fits on n2 and must migrate, not stop */
+    admin_submit(N2, DRV_CMD_NODE_STANDBY, "n1", NULL, true);
+    sim_run(s, 30000);
+    if (!expect_no_downtime(s, 1)) {
+        return false;
+    }
+    node_daemon_start(N3);
+    return expect_once(s, 0, 2, 20000) && expect_once(s, 1, -1, 1000);
+}
+
+/* ---- 6 ---- */
+
+static bool sc_move_to_full(sim_t *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        s->node[i].cpu = 4;
+    }
+    sim_boot(s);
+    admin_add(N1, 0, 1, true, 4, "n1");
+    admin_add(N1, 1, 1, true, 4, "n2");
+    if (!wait_running(s, 0, 0, 30000) || !wait_running(s, 1, 1, 30000)) {
+        return false;
+    }
+    admin_submit(N1, DRV_CMD_RES_MOVE, "vm1", "n2", false); /* n2 is full */
+    sim_run(s, 20000);
+    if (!expect_no_downtime(s, 0)) {
+        return false;
+    }
+    admin_submit(N1, DRV_CMD_RES_MOVE, "vm1", NULL, false);
+    sim_run(s, 5000);
+    node_daemon_stop(N3);
+    sim_run(s, 2000);
+    admin_submit(N1, DRV_CMD_RES_MOVE, "vm1", "n3", false); /* its droverd is down */
+    sim_run(s, 20000);
+    return expect_no_downtime(s, 0) && expect_once(s, 0, -1, 1000);
+}
+
+/* ---- 7 ---- */
+
+static bool sc_clock_step(sim_t *s)
+{
+    sim_boot(s);
+    admin_add(N1, 0, 1, true, 1, "n2");
+    if (!wait_running(s, 0, 1, 30000)) {
+        return false;
+    }
+    N2->wall_offset_ms -= 3600 * 1000;
+    sim_log(s, "SCRIPT: n2's wall clock steps back 1 h");
+    for (int k = 0; k < 8; k++) {
+        vn_t x = {0, 1};
+
+        if (!sim_run_until(s, 20000, p_running_reported, &x)) {
+            break; /* not restarted on n2 any more */
+        }
+        sim_log(s, "SCRIPT: vm1 crashes on n2 (%d)", k + 1);
+        hv_vm_crash(&N2->hv, sim_vm_uuid(0), false);
+        sim_run(s, 500);
+    }
+    sim_run(s, 30000);
+    if (!runs_on(s, 0, 0) && !runs_on(s, 0, 2)) {
+        sim_fail(s, "vm1 was not relocated after failing repeatedly on n2");
+        return false;
+    }
+    return true;
+}
+
+const sim_scenario_t sim_scenarios[] = {
+    {"migration-target-dies", sc_migration_target_dies},
+    {"migration-target-leaves", sc_migration_target_leaves},
+    {"move-target-leaves", sc_move_target_leaves},
+    {"add-running-domain", sc_add_running_domain},
+    {"stale-assign", sc_stale_assign},
+    {"phantom-preempt", sc_phantom_preempt},
+    {"move-to-full", sc_move_to_full},
+    {"clock-step", sc_clock_step},
+    {NULL, NULL},
+};
