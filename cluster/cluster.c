@@ -581,6 +581,9 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
         qb_log(LOG_NOTICE, "cluster: resource %s target role %s", r->name, drv_role_str(r->role));
         break;
     case DRV_CMD_RES_MOVE:
+        if (r->role == DRV_ROLE_REMOVING) {
+            return DRV_ERR_UNKNOWN_RESOURCE; /* as for the CLI: being removed is gone */
+        }
         set_str(&r->move_to, m->cmd_value);
         if (r->move_to) {
             /* failures on the target do not block an explicit move there */

@@ -111,13 +111,18 @@ static bool member(const drv_ha_node_t *nodes, size_t n, const char *name)
 
 /* ---- coordinator ---- */
 
+static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n);
+
 /* A removed resource is forgotten only once it is assigned nowhere, no node reports it
- * running, no migration is in flight, and the last node it was on has released it. */
-static bool purgeable(const drv_resource_t *r)
+ * running, no migration is in flight, the last node it was on has released it, and every node
+ * that may run it has said whether it does (a node that was away since the add may run a copy
+ * that is to be stopped too). */
+static bool purgeable(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)
 {
     return r->role == DRV_ROLE_REMOVING && drv_resource_running_elsewhere(r, NULL) == NULL
            && r->assigned == NULL && r->mig_to == NULL
-           && (r->moving_from == NULL || released(r, r->moving_from));
+           && (r->moving_from == NULL || released(r, r->moving_from))
+           && unprobed(r, nodes, n) == NULL;
 }
 
 /* A node whose daemon is not in the round and that may run R: it is R's assigned node, or it
@@ -263,7 +268,7 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
     for (guint i = 0; i < res->len; i++) {
         const drv_resource_t *r = res->pdata[i];
 
-        if (purgeable(r)) {
+        if (purgeable(r, nodes, n_nodes)) {
             push_cmd(out, DRV_CMD_RES_PURGE, r->name, NULL, NULL, 0, 0);
         }
     }
@@ -297,7 +302,7 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
         drv_policy_vm_t *vm = &in.vms[nv];
         int ai = node_index(nodes, n_nodes, r->assigned), cur = -1;
 
-        if (purgeable(r)) {
+        if (purgeable(r, nodes, n_nodes)) {
             continue;
         }
         if (gone != NULL && !assigned_runs) {

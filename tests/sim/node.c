@@ -175,12 +175,13 @@ static void r_reconcile_now(void *ud)
 }
 
 /* Each host's monotonic clock counts from its own boot (plus a per-host uptime before the
- * simulation starts): clocks differ between hosts and restart with a host. */
+ * simulation starts, longest on n1, the first coordinator): clocks differ between hosts by
+ * hours and restart with a host. */
 static uint64_t r_now_ms(void *ud)
 {
     simnode_t *nd = ud;
 
-    return nd->sim->now - nd->boot_at + 1000 + (uint64_t)nd->idx * 7 * 3600 * 1000;
+    return nd->sim->now - nd->boot_at + 1000 + (uint64_t)(SIM_MAXN - nd->idx) * 7 * 3600 * 1000;
 }
 
 /* libvirt's migration job, as the real driver sees it: out on the source while the worker's
