@@ -27,6 +27,7 @@ mutations=(
 "probes|ha/decide.c|s.replace('static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n{', 'static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n{\n    return NULL;')"
 "gone-nodes-pinned|ha/decide.c|s.replace('static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n{\n    GHashTableIter it;\n    gpointer k, v;\n', 'static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n{\n    GHashTableIter it;\n    gpointer k, v;\n\n    if (r) {\n        return NULL;\n    }\n')"
 "move-never-stops|ha/decide.c|s.replace('e->pin_dropped = true;\n            vm->pin_node = -1;', 'e->pin_dropped = false;').replace('&& (ex[v].pin_dropped || target < 0)) {', '&& ex[v].pin_dropped) {')"
+"migration-job-busy|ha/runtime.c|s.replace('|| (rt->ops->migrating && rt->ops->migrating(rt->ud, uuid))', '|| 0')"
 "reporter-clock|ha/decide.c|s.replace('    return n ? n->failures : 0;\n}', '    if (n && p->now_ms > n->window_start && p->now_ms - n->window_start > p->failure_window_ms) {\n        return 0;\n    }\n    return n ? n->failures : 0;\n}')"
 )
 

@@ -227,6 +227,39 @@ static bool sc_move_target_leaves(sim_t *s)
     return target_leaves(s, false);
 }
 
+/* 8: droverd restarts on the source while libvirt is still migrating: the new daemon must not
+ * stop or destroy the domain (libvirt's job makes it busy), and it ends the record by what
+ * its hypervisor shows once the job is over. The VM never stops. */
+static bool p_source_migrating(sim_t *s, void *ud)
+{
+    hv_op_t *op = hv_migration(&N1->hv);
+
+    (void)ud;
+    return op != NULL && strcmp(op->uuid, sim_vm_uuid(0)) == 0;
+}
+
+static bool sc_source_restart_mid_migration(sim_t *s)
+{
+    sim_boot(s);
+    s->mig_copy_ms = 6000;
+    s->mig_switch_ms = 2000;
+    admin_add(N1, 0, 1, true, 1, "n1");
+    if (!wait_running(s, 0, 0, 30000)) {
+        return false;
+    }
+    admin_submit(N2, DRV_CMD_NODE_STANDBY, "n1", NULL, true);
+    if (!sim_run_until(s, 30000, p_source_migrating, NULL)) {
+        sim_fail(s, "the source never started migrating");
+        return false;
+    }
+    sim_log(s, "SCRIPT: droverd on n1 restarts while libvirt migrates vm1");
+    node_daemon_stop(N1);
+    sim_run(s, 500);
+    node_daemon_start(N1);
+    sim_run(s, 30000);
+    return s->failure == NULL && expect_no_downtime(s, 0) && expect_once(s, 0, -1, 30000);
+}
+
 /* ---- 3 ---- */
 
 static bool p_assigned(sim_t *s, void *ud)
@@ -381,5 +414,6 @@ const sim_scenario_t sim_scenarios[] = {
     {"phantom-preempt", sc_phantom_preempt},
     {"move-to-full", sc_move_to_full},
     {"clock-step", sc_clock_step},
+    {"source-restart-mid-migration", sc_source_restart_mid_migration},
     {NULL, NULL},
 };
