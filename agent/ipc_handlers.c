@@ -1,6 +1,4 @@
-/* The IPC server the drover CLI talks to: libqb IPC (via libcrmcommon's
- * mainloop_add_ipc_server, so it runs in the GLib loop), JSON requests and replies after
- * libqb's headers. Only root and members of the haclient group may connect.
+/* What each IPC request does: one function per "op" (the transport is ipc_server.c).
  *
  * Requests: {"op": "status"} | {"op": "node-list"} |
  *           {"op": "node-set", "node": NAME (default: local), "attr": "standby"|"maintenance",
@@ -12,215 +10,60 @@
  *           {"op": "resource-move", "name", "node"} | {"op": "resource-list"} |
  *           {"op": "resource-show", "name", "xml": bool}        (docs/cli.md has the details)
  * Replies:  {"rc": 0, ...} or {"rc": <negative DRV_ERR_*>, "error": "text"}.
- * Changes reply when the core reports the command applied (ops->request_done); the
- * connection is kept referenced meanwhile, and the reply dropped if the client went away.
+ * Changes reply when the core reports the command applied (the agent's request_done
+ * listeners); the client is kept referenced meanwhile, and the reply dropped if it went away.
  * resource-add first has the XML checked by libvirt off the main loop (drv_ha_validate_xml)
  * and submits only when that succeeds: nothing changes on any failure. */
 #include "config.h"
 
-#include <errno.h>
-#include <grp.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
-#include <sys/stat.h>
-#include <qb/qbipcc.h>
-#include <qb/qbipcs.h>
 #include <qb/qblog.h>
-#include <crm/common/mainloop.h>
 
 #include "drover/results.h"
 #include "agent.h"
 #include "ha.h"
+#include "ipc.h"
 #include "virt.h"
 #include "wire.h"
 
-#define ACCESS_GROUP "haclient"
-/* Room for a 256 KiB domain XML after JSON escaping; also the libqb buffer size we enforce
- * (libcrmcommon's default of 128 KiB is too small). The CLI asks for the same. */
-#define IPC_BUFFER (1024 * 1024)
-#define MAX_REQUEST (IPC_BUFFER - 1024)
-
-/* status.c (not declared in agent.h, which is not this module's to extend) */
-JsonNode *drv_status__resource_list_json(drv_agent_t *a);
-JsonNode *drv_status__resource_json(drv_agent_t *a, const char *name, bool with_xml);
-
-typedef struct ipc_client {
-    drv_ipc_t *ipc;
-    qb_ipcs_connection_t *conn;
-    bool closed;
-    uid_t uid;
-    pid_t pid;
-} ipc_client_t;
-
 /* A change waiting for its verdict: who to answer and what to say. */
 typedef struct ipc_pending {
-    ipc_client_t *client; /* holds a reference on client->conn */
+    drv_ipc_client_t *client; /* referenced until answered */
     int32_t msg_id;
-    char *what; /* for the log */
-    /* node-set (op == NULL) */
-    char *node;
-    const char *attr; /* static string */
-    bool value;
-    /* resource-* (op = the request's op, static string) */
-    const char *op;
-    char *name;
-    char *uuid;   /* resource-add */
-    char *domain; /* resource-add */
+    char *what;        /* for the log */
+    const char *op;    /* the request's op (static string) */
+    char *name;        /* resource-*: the resource, for the apply's verdicts */
+    JsonObject *extra; /* members the reply carries besides rc and error */
 } ipc_pending_t;
 
 /* A resource-add waiting for libvirt's verdict on its XML. */
 typedef struct ipc_validate {
-    drv_ipc_t *ipc;    /* NULL once the server stopped (the reply was sent then) */
-    ipc_pending_t *pd; /* NULL once answered */
+    drv_ipc_handlers_t *h; /* NULL once the server stopped (the reply was sent then) */
+    ipc_pending_t *pd;     /* NULL once answered */
     drv_resource_t *res;
     uint64_t deadline_ms; /* drv_agent_now_ms() + the request's timeout */
 } ipc_validate_t;
 
-struct drv_ipc {
+struct drv_ipc_handlers {
     drv_agent_t *agent;
-    qb_ipcs_service_t *srv;
     GHashTable *pending;    /* uint64_t *req_id -> ipc_pending_t * */
     GHashTable *early_done; /* uint64_t *req_id -> rc, done before we recorded it */
     GPtrArray *validating;  /* ipc_validate_t * (not owned: freed when DONE runs) */
     bool in_submit;
 };
 
-/* --- access control ------------------------------------------------------------------- */
-
-int drv_ipc_check_access(uid_t uid, gid_t gid, const char *group)
-{
-    struct group *gr;
-    struct passwd *pw;
-    int ngroups = 64;
-    g_autofree gid_t *groups = NULL;
-    gid_t want;
-
-    if (uid == 0) {
-        return 0;
-    }
-    gr = getgrnam(group);
-    if (gr == NULL) {
-        return -EACCES;
-    }
-    want = gr->gr_gid;
-    if (gid == want) {
-        return 0;
-    }
-    pw = getpwuid(uid);
-    if (pw == NULL) {
-        return -EACCES;
-    }
-    groups = g_new(gid_t, ngroups);
-    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0) {
-        groups = g_renew(gid_t, groups, ngroups);
-        if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0) {
-            return -EACCES;
-        }
-    }
-    for (int i = 0; i < ngroups; i++) {
-        if (groups[i] == want) {
-            return 0;
-        }
-    }
-    return -EACCES;
-}
-
-/* --- replies -------------------------------------------------------------------------- */
-
-static void send_reply(qb_ipcs_connection_t *conn, int32_t msg_id, JsonNode *body)
-{
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autofree char *text = NULL;
-    gsize len = 0;
-    struct qb_ipc_response_header hdr;
-    struct iovec iov[2];
-    ssize_t rc;
-
-    json_generator_set_root(gen, body);
-    text = json_generator_to_data(gen, &len);
-    hdr.id = msg_id;
-    hdr.size = (int32_t)(sizeof(hdr) + len + 1);
-    hdr.error = 0;
-    iov[0].iov_base = &hdr;
-    iov[0].iov_len = sizeof(hdr);
-    iov[1].iov_base = text;
-    iov[1].iov_len = len + 1;
-    rc = qb_ipcs_response_sendv(conn, iov, 2);
-    if (rc < 0) {
-        qb_log(LOG_WARNING, "IPC: could not send a reply: %s", strerror((int)-rc));
-    }
-}
-
-static JsonNode *rc_reply(int rc, const char *detail)
-{
-    g_autoptr(JsonBuilder) b = json_builder_new();
-
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "rc");
-    json_builder_add_int_value(b, rc);
-    if (rc != 0) {
-        json_builder_set_member_name(b, "error");
-        if (detail != NULL) {
-            g_autofree char *msg = g_strdup_printf("%s: %s", drv_strerror(rc), detail);
-            json_builder_add_string_value(b, msg);
-        } else {
-            json_builder_add_string_value(b, drv_strerror(rc));
-        }
-    }
-    json_builder_end_object(b);
-    return json_builder_get_root(b);
-}
-
-static void reply_rc(qb_ipcs_connection_t *conn, int32_t msg_id, int rc, const char *detail)
-{
-    JsonNode *n = rc_reply(rc, detail);
-
-    send_reply(conn, msg_id, n);
-    json_node_unref(n);
-}
-
-/* Add "rc": 0 to an object reply and send it. */
-static void reply_ok(qb_ipcs_connection_t *conn, int32_t msg_id, JsonNode *body)
-{
-    json_object_set_int_member(json_node_get_object(body), "rc", 0);
-    send_reply(conn, msg_id, body);
-    json_node_unref(body);
-}
-
-/* The node-set reply: rc (and error), plus what was asked, so that scripts see it. */
-static void reply_node_set(qb_ipcs_connection_t *conn, int32_t msg_id, int rc, const char *node,
-                           const char *attr, bool value)
-{
-    JsonNode *n = rc_reply(rc, NULL);
-    JsonObject *o = json_node_get_object(n);
-
-    json_object_set_string_member(o, "node", node);
-    json_object_set_string_member(o, "attr", attr);
-    json_object_set_boolean_member(o, "value", value);
-    send_reply(conn, msg_id, n);
-    json_node_unref(n);
-}
-
 /* --- ops ------------------------------------------------------------------------------ */
 
-typedef struct ipc_req {
-    drv_ipc_t *ipc;
-    ipc_client_t *client;
-    int32_t msg_id;
-    JsonObject *args;
-} ipc_req_t;
-
-static void op_status(ipc_req_t *r)
+static void op_status(drv_ipc_req_t *r)
 {
-    reply_ok(r->client->conn, r->msg_id, drv_status_json(r->ipc->agent));
+    drv_ipc_reply_ok(r->client, r->msg_id, drv_status_json(r->agent));
 }
 
-static void op_node_list(ipc_req_t *r)
+static void op_node_list(drv_ipc_req_t *r)
 {
-    reply_ok(r->client->conn, r->msg_id, drv_node_list_json(r->ipc->agent));
+    drv_ipc_reply_ok(r->client, r->msg_id, drv_node_list_json(r->agent));
 }
 
 static void pending_free(gpointer p)
@@ -230,46 +73,29 @@ static void pending_free(gpointer p)
     if (pd == NULL) {
         return;
     }
-    qb_ipcs_connection_unref(pd->client->conn);
+    drv_ipc_client_unref(pd->client);
     g_free(pd->what);
-    g_free(pd->node);
     g_free(pd->name);
-    g_free(pd->uuid);
-    g_free(pd->domain);
+    json_object_unref(pd->extra);
     g_free(pd);
 }
 
-static ipc_pending_t *pending_new(ipc_client_t *client, int32_t msg_id)
+static ipc_pending_t *pending_new(drv_ipc_req_t *r, const char *op)
 {
     ipc_pending_t *pd = g_new0(ipc_pending_t, 1);
 
-    pd->client = client;
-    pd->msg_id = msg_id;
-    qb_ipcs_connection_ref(client->conn);
+    pd->client = r->client;
+    pd->msg_id = r->msg_id;
+    pd->op = op;
+    pd->extra = json_object_new();
+    drv_ipc_client_ref(r->client);
     return pd;
-}
-
-/* The reply of a resource change: rc (and error), op and name, plus uuid and domain for add. */
-static void reply_resource(qb_ipcs_connection_t *conn, int32_t msg_id, int rc, const char *detail,
-                           const ipc_pending_t *pd)
-{
-    JsonNode *n = rc_reply(rc, detail);
-    JsonObject *o = json_node_get_object(n);
-
-    json_object_set_string_member(o, "op", pd->op);
-    json_object_set_string_member(o, "name", pd->name);
-    if (pd->uuid != NULL) {
-        json_object_set_string_member(o, "uuid", pd->uuid);
-        json_object_set_string_member(o, "domain", pd->domain);
-    }
-    send_reply(conn, msg_id, n);
-    json_node_unref(n);
 }
 
 /* What the replicated apply's verdicts mean for this request. */
 static const char *apply_detail(const ipc_pending_t *pd, int rc)
 {
-    if (pd->op == NULL) {
+    if (pd->name == NULL) {
         return NULL;
     }
     switch (rc) {
@@ -282,24 +108,29 @@ static const char *apply_detail(const ipc_pending_t *pd, int rc)
     }
 }
 
-/* Answer PD (unless its client went away) and free it. */
+/* Answer PD: rc (and error) plus its extra members; then free it. */
 static void pending_finish(ipc_pending_t *pd, int rc, const char *detail)
 {
-    if (pd->client->closed) {
-        qb_log(LOG_DEBUG, "Client of %s went away; reply dropped", pd->what);
-    } else if (pd->op == NULL) {
-        reply_node_set(pd->client->conn, pd->msg_id, rc, pd->node, pd->attr, pd->value);
-    } else {
-        reply_resource(pd->client->conn, pd->msg_id, rc, detail ? detail : apply_detail(pd, rc),
-                       pd);
+    JsonNode *n = drv_ipc_rc_body(rc, detail ? detail : apply_detail(pd, rc));
+    JsonObject *o = json_node_get_object(n);
+    GList *members = json_object_get_members(pd->extra);
+
+    for (GList *l = members; l != NULL; l = l->next) {
+        json_object_set_member(o, l->data, json_object_dup_member(pd->extra, l->data));
     }
+    g_list_free(members);
+    if (drv_ipc_client_gone(pd->client)) {
+        qb_log(LOG_DEBUG, "Client of %s went away; reply dropped", pd->what);
+    }
+    drv_ipc_reply(pd->client, pd->msg_id, n);
     pending_free(pd);
 }
 
 /* Submit CMD; PD (ownership taken) is answered when the core reports the verdict, or now. */
-static void submit_cmd(drv_ipc_t *ipc, const drv_cmd_t *cmd, guint64 timeout, ipc_pending_t *pd)
+static void submit_cmd(drv_ipc_handlers_t *h, const drv_cmd_t *cmd, guint64 timeout,
+                       ipc_pending_t *pd)
 {
-    drv_agent_t *a = ipc->agent;
+    drv_agent_t *a = h->agent;
     uint64_t req_id = 0;
     uint64_t key;
     gpointer early;
@@ -309,29 +140,29 @@ static void submit_cmd(drv_ipc_t *ipc, const drv_cmd_t *cmd, guint64 timeout, ip
         pending_finish(pd, DRV_ERR_NOT_CONNECTED, NULL);
         return;
     }
-    ipc->in_submit = true;
+    h->in_submit = true;
     rc = drv_cluster_submit(a->cluster, cmd, drv_agent_now_ms(), timeout, &req_id);
-    ipc->in_submit = false;
+    h->in_submit = false;
     if (rc != 0) {
-        qb_log(LOG_INFO, "Refused %s from pid %d: %s", pd->what, (int)pd->client->pid,
+        qb_log(LOG_INFO, "Refused %s from pid %d: %s", pd->what, (int)drv_ipc_client_pid(pd->client),
                drv_strerror(rc));
         pending_finish(pd, rc, NULL);
         return;
     }
     key = req_id;
-    if (g_hash_table_lookup_extended(ipc->early_done, &key, NULL, &early)) {
-        g_hash_table_remove(ipc->early_done, &key);
+    if (g_hash_table_lookup_extended(h->early_done, &key, NULL, &early)) {
+        g_hash_table_remove(h->early_done, &key);
         pending_finish(pd, GPOINTER_TO_INT(early), NULL);
         return;
     }
-    g_hash_table_insert(ipc->pending, g_memdup2(&key, sizeof(key)), pd);
+    g_hash_table_insert(h->pending, g_memdup2(&key, sizeof(key)), pd);
     qb_log(LOG_INFO, "Request %" PRIu64 " (%s) submitted for pid %d", req_id, pd->what,
-           (int)pd->client->pid);
+           (int)drv_ipc_client_pid(pd->client));
 }
 
-static void op_node_set(ipc_req_t *r)
+static void op_node_set(drv_ipc_req_t *r)
 {
-    drv_agent_t *a = r->ipc->agent;
+    drv_agent_t *a = r->agent;
     const drv_cs_info_t *info = drv_cs_info(a->cs);
     const char *node = NULL;
     const char *attr = NULL;
@@ -342,14 +173,14 @@ static void op_node_set(ipc_req_t *r)
     if (json_object_has_member(r->args, "node")) {
         JsonNode *nn = json_object_get_member(r->args, "node");
         if (!JSON_NODE_HOLDS_VALUE(nn) || json_node_get_value_type(nn) != G_TYPE_STRING) {
-            reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS, "\"node\" must be a string");
+            drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, "\"node\" must be a string");
             return;
         }
         node = json_node_get_string(nn);
     } else {
         node = drv_cs_node_name(a->cs, info->local_nodeid);
         if (node == NULL) {
-            reply_rc(r->client->conn, r->msg_id, DRV_ERR_NOT_CONNECTED,
+            drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_NOT_CONNECTED,
                      "the local node's name is not known yet");
             return;
         }
@@ -364,7 +195,7 @@ static void op_node_set(ipc_req_t *r)
     if (attr == NULL || (strcmp(attr, "standby") != 0 && strcmp(attr, "maintenance") != 0) ||
         vn == NULL || !JSON_NODE_HOLDS_VALUE(vn) ||
         json_node_get_value_type(vn) != G_TYPE_BOOLEAN) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                  "node-set needs \"attr\": \"standby\"|\"maintenance\" and a boolean \"value\"");
         return;
     }
@@ -372,18 +203,18 @@ static void op_node_set(ipc_req_t *r)
         JsonNode *tn = json_object_get_member(r->args, "timeout_ms");
         if (!JSON_NODE_HOLDS_VALUE(tn) || json_node_get_value_type(tn) != G_TYPE_INT64 ||
             json_node_get_int(tn) <= 0) {
-            reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+            drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                      "\"timeout_ms\" must be a positive integer");
             return;
         }
         timeout = (guint64)json_node_get_int(tn);
     }
     if (drv_cs_node_by_name(a->cs, node) == NULL) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_UNKNOWN_NODE, node);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_UNKNOWN_NODE, node);
         return;
     }
     if (a->cluster == NULL) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_NOT_CONNECTED, NULL);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_NOT_CONNECTED, NULL);
         return;
     }
 
@@ -392,12 +223,12 @@ static void op_node_set(ipc_req_t *r)
     cmd.name = node;
     cmd.flag = json_node_get_boolean(vn);
 
-    ipc_pending_t *pd = pending_new(r->client, r->msg_id);
+    ipc_pending_t *pd = pending_new(r, "node-set");
     pd->what = g_strdup_printf("%s %s=%s", node, attr, cmd.flag ? "on" : "off");
-    pd->node = g_strdup(node);
-    pd->attr = strcmp(attr, "standby") == 0 ? "standby" : "maintenance";
-    pd->value = cmd.flag;
-    submit_cmd(r->ipc, &cmd, timeout, pd);
+    json_object_set_string_member(pd->extra, "node", node);
+    json_object_set_string_member(pd->extra, "attr", attr);
+    json_object_set_boolean_member(pd->extra, "value", cmd.flag);
+    submit_cmd(r->ud, &cmd, timeout, pd);
 }
 
 /* --- resource ops --------------------------------------------------------------------- */
@@ -409,7 +240,7 @@ static const drv_state_t *local_state(drv_agent_t *a)
 
 /* Member NAME of the request as a string: true and *OUT (NULL when absent and !REQUIRED), or
  * false after replying DRV_ERR_BAD_ARGS. */
-static bool arg_str(ipc_req_t *r, const char *name, bool required, const char **out)
+static bool arg_str(drv_ipc_req_t *r, const char *name, bool required, const char **out)
 {
     JsonNode *n = json_object_get_member(r->args, name);
 
@@ -419,14 +250,14 @@ static bool arg_str(ipc_req_t *r, const char *name, bool required, const char **
     }
     if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
         g_autofree char *msg = g_strdup_printf("\"%s\" must be a string", name);
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS, msg);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, msg);
         return false;
     }
     *out = json_node_get_string(n);
     return true;
 }
 
-static bool arg_bool(ipc_req_t *r, const char *name, bool def, bool *out)
+static bool arg_bool(drv_ipc_req_t *r, const char *name, bool def, bool *out)
 {
     JsonNode *n = json_object_get_member(r->args, name);
 
@@ -436,7 +267,7 @@ static bool arg_bool(ipc_req_t *r, const char *name, bool def, bool *out)
     }
     if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
         g_autofree char *msg = g_strdup_printf("\"%s\" must be true or false", name);
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS, msg);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, msg);
         return false;
     }
     *out = json_node_get_boolean(n);
@@ -444,7 +275,7 @@ static bool arg_bool(ipc_req_t *r, const char *name, bool def, bool *out)
 }
 
 /* Integer member in MIN..MAX; *OUT = 0 when absent. */
-static bool arg_uint(ipc_req_t *r, const char *name, gint64 min, gint64 max, guint64 *out)
+static bool arg_uint(drv_ipc_req_t *r, const char *name, gint64 min, gint64 max, guint64 *out)
 {
     JsonNode *n = json_object_get_member(r->args, name);
 
@@ -457,32 +288,32 @@ static bool arg_uint(ipc_req_t *r, const char *name, gint64 min, gint64 max, gui
         g_autofree char *msg = g_strdup_printf("\"%s\" must be an integer from %" G_GINT64_FORMAT
                                                " to %" G_GINT64_FORMAT,
                                                name, min, max);
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS, msg);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, msg);
         return false;
     }
     *out = (guint64)json_node_get_int(n);
     return true;
 }
 
-static bool arg_timeout(ipc_req_t *r, guint64 *timeout)
+static bool arg_timeout(drv_ipc_req_t *r, guint64 *timeout)
 {
     guint64 t = 0;
 
     if (!arg_uint(r, "timeout_ms", 1, G_MAXINT32, &t)) {
         return false;
     }
-    *timeout = t ? t : r->ipc->agent->cfg.request_timeout_ms;
+    *timeout = t ? t : r->agent->cfg.request_timeout_ms;
     return true;
 }
 
 /* The "name" of a resource request, checked against the naming rule. */
-static bool arg_res_name(ipc_req_t *r, const char **name)
+static bool arg_res_name(drv_ipc_req_t *r, const char **name)
 {
     if (!arg_str(r, "name", true, name)) {
         return false;
     }
     if (!drv_resource_name_valid(*name)) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                  "resource names are 1-64 characters of A-Z a-z 0-9 _ . - (not starting with - "
                  "or .)");
         return false;
@@ -530,23 +361,23 @@ static void validate_free(ipc_validate_t *v)
 static void add_validated(void *ud, int rc, const char *errmsg)
 {
     ipc_validate_t *v = ud;
-    drv_ipc_t *ipc = v->ipc;
+    drv_ipc_handlers_t *h = v->h;
     drv_cmd_t cmd;
     g_autofree char *conflict = NULL;
     ipc_pending_t *pd = v->pd;
 
-    if (ipc == NULL) {
+    if (h == NULL) {
         validate_free(v); /* the server stopped; that reply was sent */
         return;
     }
-    g_ptr_array_remove_fast(ipc->validating, v);
-    if (pd->client->closed) {
+    g_ptr_array_remove_fast(h->validating, v);
+    if (drv_ipc_client_gone(pd->client)) {
         qb_log(LOG_INFO, "Dropped %s: the client went away during XML validation", pd->what);
         validate_free(v);
         return;
     }
     if (rc != 0) {
-        qb_log(LOG_INFO, "Refused %s from pid %d: libvirt: %s", pd->what, (int)pd->client->pid,
+        qb_log(LOG_INFO, "Refused %s from pid %d: libvirt: %s", pd->what, (int)drv_ipc_client_pid(pd->client),
                errmsg ? errmsg : drv_strerror(rc));
         v->pd = NULL;
         /* refused XML is bad input (exit 2); anything else (libvirt's schema unreadable,
@@ -556,7 +387,7 @@ static void add_validated(void *ud, int rc, const char *errmsg)
         return;
     }
     /* The state may have changed while libvirt looked (the apply checks again anyway). */
-    conflict = find_conflict(local_state(ipc->agent), v->res->name, v->res->uuid, v->res->domain);
+    conflict = find_conflict(local_state(h->agent), v->res->name, v->res->uuid, v->res->domain);
     v->pd = NULL;
     if (conflict != NULL) {
         pending_finish(pd, DRV_ERR_EXISTS, conflict);
@@ -574,19 +405,19 @@ static void add_validated(void *ud, int rc, const char *errmsg)
     cmd.type = DRV_CMD_RES_ADD;
     cmd.name = v->res->name;
     cmd.res = v->res;
-    submit_cmd(ipc, &cmd, v->deadline_ms - drv_agent_now_ms(), pd);
+    submit_cmd(h, &cmd, v->deadline_ms - drv_agent_now_ms(), pd);
     validate_free(v);
 }
 
 /* Fill R's placement wishes from the request; false after replying. */
-static bool add_wishes(ipc_req_t *r, drv_resource_t *res)
+static bool add_wishes(drv_ipc_req_t *r, drv_resource_t *res)
 {
-    drv_agent_t *a = r->ipc->agent;
+    drv_agent_t *a = r->agent;
     JsonNode *pn = json_object_get_member(r->args, "prefer");
     JsonNode *an = json_object_get_member(r->args, "anti_affinity");
 
     if (pn != NULL && !JSON_NODE_HOLDS_ARRAY(pn)) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS, "\"prefer\" must be an array");
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, "\"prefer\" must be an array");
         return false;
     }
     for (guint i = 0; pn != NULL && i < json_array_get_length(json_node_get_array(pn)); i++) {
@@ -601,7 +432,7 @@ static bool add_wishes(ipc_req_t *r, drv_resource_t *res)
             json_node_get_value_type(nn) != G_TYPE_STRING ||
             (wn != NULL &&
              (!JSON_NODE_HOLDS_VALUE(wn) || json_node_get_value_type(wn) != G_TYPE_INT64))) {
-            reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+            drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                      "\"prefer\" entries are {\"node\": NAME, \"weight\": 1..1000000}");
             return false;
         }
@@ -609,14 +440,14 @@ static bool add_wishes(ipc_req_t *r, drv_resource_t *res)
             w = json_node_get_int(wn);
         }
         if (w < 1 || w > 1000000) {
-            reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+            drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                      "a preference weight must be from 1 to 1000000");
             return false;
         }
         if (drv_cs_node_by_name(a->cs, json_node_get_string(nn)) == NULL) {
             g_autofree char *msg =
                 g_strdup_printf("%s (preferred node of %s)", json_node_get_string(nn), res->name);
-            reply_rc(r->client->conn, r->msg_id, DRV_ERR_UNKNOWN_NODE, msg);
+            drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_UNKNOWN_NODE, msg);
             return false;
         }
         p = g_new0(drv_pref_t, 1);
@@ -625,14 +456,14 @@ static bool add_wishes(ipc_req_t *r, drv_resource_t *res)
         g_ptr_array_add(res->prefer, p);
     }
     if (an != NULL && !JSON_NODE_HOLDS_ARRAY(an)) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                  "\"anti_affinity\" must be an array of group names");
         return false;
     }
     for (guint i = 0; an != NULL && i < json_array_get_length(json_node_get_array(an)); i++) {
         JsonNode *e = json_array_get_element(json_node_get_array(an), i);
         if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING) {
-            reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+            drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                      "\"anti_affinity\" must be an array of group names");
             return false;
         }
@@ -641,9 +472,9 @@ static bool add_wishes(ipc_req_t *r, drv_resource_t *res)
     return true;
 }
 
-static void op_resource_add(ipc_req_t *r)
+static void op_resource_add(drv_ipc_req_t *r)
 {
-    drv_agent_t *a = r->ipc->agent;
+    drv_agent_t *a = r->agent;
     const char *name = NULL;
     const char *xml = NULL;
     const char *prio = NULL;
@@ -671,18 +502,18 @@ static void op_resource_add(ipc_req_t *r)
     }
     res = drv_resource_new(name);
     if (prio != NULL && drv_priority_parse(prio, &res->priority) != 0) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                  "\"priority\" must be high, medium or low");
         goto out;
     }
     if (strlen(xml) > 256 * 1024) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                  "the domain XML is larger than 256 KiB");
         goto out;
     }
     rc = drv_virt_parse_xml(xml, &def, &perr);
     if (rc != 0) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS,
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                  perr ? perr : "the domain XML was refused");
         goto out;
     }
@@ -697,28 +528,29 @@ static void op_resource_add(ipc_req_t *r)
     res->allow_migrate = allow_migrate;
     res->role = stopped ? DRV_ROLE_STOPPED : DRV_ROLE_STARTED;
     if (!drv_resource_def_valid(res, &why)) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_BAD_ARGS, why);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, why);
         goto out;
     }
     conflict = find_conflict(local_state(a), name, res->uuid, res->domain);
     if (conflict != NULL) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_EXISTS, conflict);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_EXISTS, conflict);
         goto out;
     }
     if (a->cluster == NULL) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_NOT_CONNECTED, NULL);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_NOT_CONNECTED, NULL);
         goto out;
     }
 
     v = g_new0(ipc_validate_t, 1);
-    v->ipc = r->ipc;
+    v->h = r->ud;
     v->res = g_steal_pointer(&res);
     v->deadline_ms = drv_agent_now_ms() + timeout;
-    v->pd = pending_new(r->client, r->msg_id);
-    v->pd->op = "resource-add";
+    v->pd = pending_new(r, "resource-add");
     v->pd->name = g_strdup(name);
-    v->pd->uuid = g_strdup(v->res->uuid);
-    v->pd->domain = g_strdup(v->res->domain);
+    json_object_set_string_member(v->pd->extra, "op", "resource-add");
+    json_object_set_string_member(v->pd->extra, "name", name);
+    json_object_set_string_member(v->pd->extra, "uuid", v->res->uuid);
+    json_object_set_string_member(v->pd->extra, "domain", v->res->domain);
     v->pd->what = g_strdup_printf("resource-add %s (domain %s)", name, v->res->domain);
     if (a->ha == NULL) {
         qb_log(LOG_INFO, "No libvirt driver: %s submitted without libvirt's XML check",
@@ -726,11 +558,11 @@ static void op_resource_add(ipc_req_t *r)
         add_validated(v, 0, NULL);
         goto out;
     }
-    g_ptr_array_add(r->ipc->validating, v);
+    g_ptr_array_add(v->h->validating, v);
     rc = drv_ha_validate_xml(a->ha, v->res->xml, add_validated, v);
     if (rc != 0) {
         ipc_pending_t *pd = v->pd;
-        g_ptr_array_remove_fast(r->ipc->validating, v);
+        g_ptr_array_remove_fast(v->h->validating, v);
         v->pd = NULL;
         pending_finish(pd, rc == DRV_ERR_BAD_ARGS ? rc : DRV_ERR_NOT_CONNECTED,
                        "cannot have libvirt check the domain XML");
@@ -744,27 +576,27 @@ out:
 
 /* The resource NAME as the local copy of the state has it, or NULL after replying
  * DRV_ERR_UNKNOWN_RESOURCE. */
-static const drv_resource_t *known_resource(ipc_req_t *r, const char *name, bool removing_ok)
+static const drv_resource_t *known_resource(drv_ipc_req_t *r, const char *name, bool removing_ok)
 {
-    const drv_state_t *st = local_state(r->ipc->agent);
+    const drv_state_t *st = local_state(r->agent);
     const drv_resource_t *res = st ? g_hash_table_lookup(st->resources, name) : NULL;
 
     if (res == NULL) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_UNKNOWN_RESOURCE, name);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_UNKNOWN_RESOURCE, name);
         return NULL;
     }
     if (res->role == DRV_ROLE_REMOVING && !removing_ok) {
         g_autofree char *msg = g_strdup_printf("%s (it is being removed)", name);
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_UNKNOWN_RESOURCE, msg);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_UNKNOWN_RESOURCE, msg);
         return NULL;
     }
     return res;
 }
 
 /* resource-remove|start|stop|move|clear */
-static void op_resource_change(ipc_req_t *r)
+static void op_resource_change(drv_ipc_req_t *r)
 {
-    drv_agent_t *a = r->ipc->agent;
+    drv_agent_t *a = r->agent;
     const char *op = json_object_get_string_member(r->args, "op");
     const char *name = NULL;
     const char *node = NULL;
@@ -798,26 +630,27 @@ static void op_resource_change(ipc_req_t *r)
     }
     if (strcmp(op, "resource-move") == 0) {
         if (drv_cs_node_by_name(a->cs, node) == NULL) {
-            reply_rc(r->client->conn, r->msg_id, DRV_ERR_UNKNOWN_NODE, node);
+            drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_UNKNOWN_NODE, node);
             return;
         }
         cmd.value = node;
     }
     cmd.name = name;
-    pd = pending_new(r->client, r->msg_id);
-    pd->op = op;
+    pd = pending_new(r, op);
     pd->name = g_strdup(name);
+    json_object_set_string_member(pd->extra, "op", op);
+    json_object_set_string_member(pd->extra, "name", name);
     pd->what =
         node ? g_strdup_printf("%s %s to %s", op, name, node) : g_strdup_printf("%s %s", op, name);
-    submit_cmd(r->ipc, &cmd, timeout, pd);
+    submit_cmd(r->ud, &cmd, timeout, pd);
 }
 
-static void op_resource_list(ipc_req_t *r)
+static void op_resource_list(drv_ipc_req_t *r)
 {
-    reply_ok(r->client->conn, r->msg_id, drv_status__resource_list_json(r->ipc->agent));
+    drv_ipc_reply_ok(r->client, r->msg_id, drv_status_resource_list_json(r->agent));
 }
 
-static void op_resource_show(ipc_req_t *r)
+static void op_resource_show(drv_ipc_req_t *r)
 {
     const char *name = NULL;
     bool with_xml = false;
@@ -826,20 +659,15 @@ static void op_resource_show(ipc_req_t *r)
     if (!arg_res_name(r, &name) || !arg_bool(r, "xml", false, &with_xml)) {
         return;
     }
-    n = drv_status__resource_json(r->ipc->agent, name, with_xml);
+    n = drv_status_resource_json(r->agent, name, with_xml);
     if (n == NULL) {
-        reply_rc(r->client->conn, r->msg_id, DRV_ERR_UNKNOWN_RESOURCE, name);
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_UNKNOWN_RESOURCE, name);
         return;
     }
-    reply_ok(r->client->conn, r->msg_id, n);
+    drv_ipc_reply_ok(r->client, r->msg_id, n);
 }
 
-typedef struct ipc_op {
-    const char *name;
-    void (*fn)(ipc_req_t *r);
-} ipc_op_t;
-
-static const ipc_op_t ops[] = {
+static const drv_ipc_op_t ops[] = {
     {"status", op_status},
     {"node-list", op_node_list},
     {"node-set", op_node_set},
@@ -853,22 +681,20 @@ static const ipc_op_t ops[] = {
     {"resource-show", op_resource_show},
 };
 
-void drv_ipc_request_done(drv_ipc_t *ipc, uint64_t req_id, int rc)
+/* The agent's request_done listener: the verdict of a change a client waits for. */
+static bool request_done(void *ud, uint64_t req_id, int rc)
 {
-    ipc_pending_t *pd;
+    drv_ipc_handlers_t *h = ud;
+    ipc_pending_t *pd = g_hash_table_lookup(h->pending, &req_id);
 
-    if (ipc == NULL) {
-        return;
-    }
-    pd = g_hash_table_lookup(ipc->pending, &req_id);
     if (pd == NULL) {
-        if (ipc->in_submit) {
-            g_hash_table_insert(ipc->early_done, g_memdup2(&req_id, sizeof(req_id)),
-                                GINT_TO_POINTER(rc));
-        } else {
-            qb_log(LOG_DEBUG, "Request %" PRIu64 " done (%d), no client waiting", req_id, rc);
+        if (!h->in_submit) {
+            return false;
         }
-        return;
+        /* decided inside drv_cluster_submit, before submit_cmd could record it */
+        g_hash_table_insert(h->early_done, g_memdup2(&req_id, sizeof(req_id)),
+                            GINT_TO_POINTER(rc));
+        return true;
     }
     if (rc == 0) {
         qb_log(LOG_NOTICE, "Applied %s (request %" PRIu64 ")", pd->what, req_id);
@@ -878,206 +704,65 @@ void drv_ipc_request_done(drv_ipc_t *ipc, uint64_t req_id, int rc)
     }
     {
         gpointer key = NULL;
-        g_hash_table_steal_extended(ipc->pending, &req_id, &key, NULL);
+        g_hash_table_steal_extended(h->pending, &req_id, &key, NULL);
         g_free(key);
     }
     pending_finish(pd, rc, NULL);
+    return true;
 }
 
-/* --- libqb service handlers ----------------------------------------------------------- */
-
-/* libqb gives the service handlers no user data: the service's context is stored with
- * qb_ipcs_service_context_set and found from the connection. */
-static drv_ipc_t *conn_ipc(qb_ipcs_connection_t *c)
+const drv_ipc_op_t *drv_ipc_handlers_ops(size_t *n)
 {
-    return qb_ipcs_connection_service_context_get(c);
+    *n = G_N_ELEMENTS(ops);
+    return ops;
 }
 
-static int32_t ipc_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
+drv_ipc_handlers_t *drv_ipc_handlers_new(drv_agent_t *a)
 {
-    drv_ipc_t *ipc = conn_ipc(c);
-    struct group *gr;
+    drv_ipc_handlers_t *h = g_new0(drv_ipc_handlers_t, 1);
 
-    if (ipc == NULL || ipc->agent->shutting_down) {
-        return -ESHUTDOWN;
-    }
-    if (drv_ipc_check_access(uid, gid, ACCESS_GROUP) != 0) {
-        qb_log(LOG_WARNING, "IPC: refused connection from uid %d gid %d (not root nor in %s)",
-               (int)uid, (int)gid, ACCESS_GROUP);
-        return -EACCES;
-    }
-    /* Let haclient members open the shared-memory ring buffers too. */
-    gr = getgrnam(ACCESS_GROUP);
-    if (gr != NULL) {
-        qb_ipcs_connection_auth_set(c, -1, gr->gr_gid, S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP);
-    }
-    return 0;
+    h->agent = a;
+    h->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, pending_free);
+    h->early_done = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    h->validating = g_ptr_array_new();
+    drv_agent_on_request_done(a, request_done, h);
+    return h;
 }
 
-static void ipc_created(qb_ipcs_connection_t *c)
+void drv_ipc_handlers_stop(drv_ipc_handlers_t *h)
 {
-    ipc_client_t *cl = g_new0(ipc_client_t, 1);
-    struct qb_ipcs_connection_stats st;
+    GHashTableIter it;
+    gpointer k, v;
 
-    cl->ipc = conn_ipc(c);
-    cl->conn = c;
-    memset(&st, 0, sizeof(st));
-    if (qb_ipcs_connection_stats_get(c, &st, QB_FALSE) == 0) {
-        cl->pid = st.client_pid;
-    }
-    qb_ipcs_context_set(c, cl);
-    qb_log(LOG_DEBUG, "IPC: client pid %d connected", (int)cl->pid);
-}
-
-static int32_t ipc_closed(qb_ipcs_connection_t *c)
-{
-    ipc_client_t *cl = qb_ipcs_context_get(c);
-
-    if (cl != NULL) {
-        cl->closed = true;
-    }
-    return 0;
-}
-
-static void ipc_destroyed(qb_ipcs_connection_t *c)
-{
-    ipc_client_t *cl = qb_ipcs_context_get(c);
-
-    qb_ipcs_context_set(c, NULL);
-    g_free(cl);
-}
-
-static int32_t ipc_msg(qb_ipcs_connection_t *c, void *data, size_t size)
-{
-    ipc_client_t *cl = qb_ipcs_context_get(c);
-    const struct qb_ipc_request_header *hdr = data;
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) gerr = NULL;
-    const char *body;
-    size_t body_len;
-    JsonNode *root;
-    const char *op = NULL;
-    ipc_req_t req;
-
-    if (cl == NULL || size < sizeof(*hdr)) {
-        return 0;
-    }
-    body = (const char *)data + sizeof(*hdr);
-    body_len = size - sizeof(*hdr);
-    while (body_len > 0 && body[body_len - 1] == '\0') {
-        body_len--;
-    }
-    if (body_len > MAX_REQUEST ||
-        !json_parser_load_from_data(parser, body, (gssize)body_len, &gerr)) {
-        qb_log(LOG_INFO, "IPC: malformed request from pid %d: %s", (int)cl->pid,
-               gerr ? gerr->message : "too large");
-        reply_rc(c, hdr->id, DRV_ERR_BAD_ARGS, "request is not valid JSON");
-        return 0;
-    }
-    root = json_parser_get_root(parser);
-    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
-        reply_rc(c, hdr->id, DRV_ERR_BAD_ARGS, "request must be a JSON object");
-        return 0;
-    }
-    req.ipc = cl->ipc;
-    req.client = cl;
-    req.msg_id = hdr->id;
-    req.args = json_node_get_object(root);
-    if (json_object_has_member(req.args, "op")) {
-        JsonNode *on = json_object_get_member(req.args, "op");
-        if (JSON_NODE_HOLDS_VALUE(on) && json_node_get_value_type(on) == G_TYPE_STRING) {
-            op = json_node_get_string(on);
-        }
-    }
-    for (size_t i = 0; op != NULL && i < G_N_ELEMENTS(ops); i++) {
-        if (strcmp(ops[i].name, op) == 0) {
-            qb_log(LOG_DEBUG, "IPC: %s from pid %d", op, (int)cl->pid);
-            ops[i].fn(&req);
-            return 0;
-        }
-    }
-    reply_rc(c, hdr->id, DRV_ERR_BAD_ARGS, op ? "unknown op" : "missing \"op\"");
-    return 0;
-}
-
-static struct qb_ipcs_service_handlers handlers = {
-    .connection_accept = ipc_accept,
-    .connection_created = ipc_created,
-    .msg_process = ipc_msg,
-    .connection_closed = ipc_closed,
-    .connection_destroyed = ipc_destroyed,
-};
-
-drv_ipc_t *drv_ipc_new(drv_agent_t *a)
-{
-    drv_ipc_t *ipc = g_new0(drv_ipc_t, 1);
-
-    ipc->agent = a;
-    ipc->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, pending_free);
-    ipc->early_done = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-    ipc->validating = g_ptr_array_new();
-    return ipc;
-}
-
-int drv_ipc_start(drv_ipc_t *ipc)
-{
-    /* libcrmcommon 2.1's mainloop_add_ipc_server() aborts (double unref in libqb) when the
-     * name is taken, so find out first whether something already answers on it. */
-    qb_ipcc_connection_t *probe = qb_ipcc_connect(ipc->agent->cfg.ipc_name, 4096);
-
-    if (probe != NULL) {
-        qb_ipcc_disconnect(probe);
-        qb_log(LOG_ERR, "IPC name '%s' is already served (another droverd?)",
-               ipc->agent->cfg.ipc_name);
-        return -EADDRINUSE;
-    }
-    ipc->srv = mainloop_add_ipc_server(ipc->agent->cfg.ipc_name, QB_IPC_NATIVE, &handlers);
-    if (ipc->srv == NULL) {
-        return -EADDRINUSE;
-    }
-    qb_ipcs_service_context_set(ipc->srv, ipc);
-    /* Before any client connects: the buffer size of every connection. */
-    qb_ipcs_enforce_buffer_size(ipc->srv, IPC_BUFFER);
-    qb_log(LOG_INFO, "IPC server '%s' listening", ipc->agent->cfg.ipc_name);
-    return 0;
-}
-
-void drv_ipc_stop(drv_ipc_t *ipc)
-{
-    if (ipc == NULL || ipc->srv == NULL) {
+    if (h == NULL) {
         return;
     }
     /* Requests still waiting get an answer rather than silence. */
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, ipc->pending);
+    g_hash_table_iter_init(&it, h->pending);
     while (g_hash_table_iter_next(&it, &k, &v)) {
-        ipc_pending_t *pd = v;
-        if (!pd->client->closed) {
-            reply_rc(pd->client->conn, pd->msg_id, DRV_ERR_NOT_CONNECTED, "droverd is stopping");
-        }
-        g_hash_table_iter_remove(&it);
+        g_hash_table_iter_steal(&it);
+        g_free(k);
+        pending_finish(v, DRV_ERR_NOT_CONNECTED, "droverd is stopping");
     }
     /* resource-adds waiting for libvirt: answered now; their DONE only frees them later */
-    for (guint i = 0; i < ipc->validating->len; i++) {
-        ipc_validate_t *val = g_ptr_array_index(ipc->validating, i);
+    for (guint i = 0; i < h->validating->len; i++) {
+        ipc_validate_t *val = g_ptr_array_index(h->validating, i);
         pending_finish(val->pd, DRV_ERR_NOT_CONNECTED, "droverd is stopping");
         val->pd = NULL;
-        val->ipc = NULL;
+        val->h = NULL;
     }
-    g_ptr_array_set_size(ipc->validating, 0);
-    mainloop_del_ipc_server(ipc->srv);
-    ipc->srv = NULL;
+    g_ptr_array_set_size(h->validating, 0);
 }
 
-void drv_ipc_free(drv_ipc_t *ipc)
+void drv_ipc_handlers_free(drv_ipc_handlers_t *h)
 {
-    if (ipc == NULL) {
+    if (h == NULL) {
         return;
     }
-    drv_ipc_stop(ipc);
-    g_hash_table_destroy(ipc->pending);
-    g_hash_table_destroy(ipc->early_done);
-    g_ptr_array_free(ipc->validating, TRUE);
-    g_free(ipc);
+    drv_ipc_handlers_stop(h);
+    drv_agent_listeners_remove(h->agent, h);
+    g_hash_table_destroy(h->pending);
+    g_hash_table_destroy(h->early_done);
+    g_ptr_array_free(h->validating, TRUE);
+    g_free(h);
 }
