@@ -88,6 +88,29 @@ expect 0 "status as JSON" $D --output-as json status
 grep -q '"corosync_connected" : false' "$tmp/out" && ok "JSON status has corosync_connected" ||
     bad "JSON status: $(cat "$tmp/out")"
 expect 0 "node list" $D node list
+
+# Requests the CLI never builds, through a raw IPC client.
+RAW="$DROVER_BUILDDIR/tests/unit/ipc-raw"
+# 200 KB of nested arrays: json-glib's recursion used to overflow droverd's stack (exit 139)
+{
+    printf '{"op": "status", "x": '
+    head -c 100000 /dev/zero | tr '\0' '['
+    head -c 100000 /dev/zero | tr '\0' ']'
+    printf '}'
+} >"$tmp/deep.json"
+expect 0 "a 200 KB nested-array request is answered" "$RAW" "drv-test-$$" <"$tmp/deep.json"
+grep -q '"rc":-1001' "$tmp/out" && grep -q "nested too deeply" "$tmp/out" &&
+    ok "nested request refused with an error reply" || bad "reply: $(cat "$tmp/out")"
+kill -0 "$dpid" 2>/dev/null && ok "droverd still alive after the nested request" ||
+    bad "droverd died on the nested request"
+expect 0 "droverd still answers after the nested request" $D status
+printf '{"op": "status", "x": "[[[[\\"]]]]"}' >"$tmp/strbr.json"
+expect 0 "brackets inside strings do not count as nesting" "$RAW" "drv-test-$$" <"$tmp/strbr.json"
+grep -q '"rc":0' "$tmp/out" && ok "request with brackets in a string served" ||
+    bad "reply: $(cat "$tmp/out")"
+printf '{"op": "status"' >"$tmp/trunc.json"
+expect 0 "a truncated request is answered" "$RAW" "drv-test-$$" <"$tmp/trunc.json"
+grep -q '"rc":-1001' "$tmp/out" && ok "truncated request refused" || bad "reply: $(cat "$tmp/out")"
 expect 1 "a second droverd on the same IPC name refuses to start" "$DROVERD" -f -c "$tmp/drover.conf"
 expect 0 "the first droverd still answers" $D status
 expect 5 "standby of a node not in the nodelist" $D node standby ghost
