@@ -26,7 +26,6 @@
 #include "ha.h"
 #include "ipc.h"
 #include "virt.h"
-#include "wire.h"
 
 /* A change waiting for its verdict: who to answer and what to say. */
 typedef struct ipc_pending {
@@ -321,33 +320,6 @@ static bool arg_res_name(drv_ipc_req_t *r, const char **name)
     return true;
 }
 
-/* Does a resource other than by that name already use UUID or DOMAIN (or NAME itself)? The
- * message says which. */
-static char *find_conflict(const drv_state_t *st, const char *name, const char *uuid,
-                           const char *domain)
-{
-    GHashTableIter it;
-    gpointer v;
-
-    if (st == NULL) {
-        return NULL;
-    }
-    if (g_hash_table_lookup(st->resources, name) != NULL) {
-        return g_strdup_printf("a resource named %s is already managed", name);
-    }
-    g_hash_table_iter_init(&it, st->resources);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        const drv_resource_t *o = v;
-        if (o->uuid != NULL && g_ascii_strcasecmp(o->uuid, uuid) == 0) {
-            return g_strdup_printf("UUID %s is already managed as resource %s", uuid, o->name);
-        }
-        if (o->domain != NULL && strcmp(o->domain, domain) == 0) {
-            return g_strdup_printf("domain %s is already managed as resource %s", domain, o->name);
-        }
-    }
-    return NULL;
-}
-
 static void validate_free(ipc_validate_t *v)
 {
     if (v->pd != NULL) {
@@ -387,9 +359,9 @@ static void add_validated(void *ud, int rc, const char *errmsg)
         return;
     }
     /* The state may have changed while libvirt looked (the apply checks again anyway). */
-    conflict = find_conflict(local_state(h->agent), v->res->name, v->res->uuid, v->res->domain);
     v->pd = NULL;
-    if (conflict != NULL) {
+    if (local_state(h->agent) != NULL
+        && drv_state_resource_conflict(local_state(h->agent), v->res, &conflict) != 0) {
         pending_finish(pd, DRV_ERR_EXISTS, conflict);
         validate_free(v);
         return;
@@ -425,7 +397,7 @@ static bool add_wishes(drv_ipc_req_t *r, drv_resource_t *res)
         JsonObject *o = JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL;
         JsonNode *nn = o ? json_object_get_member(o, "node") : NULL;
         JsonNode *wn = o ? json_object_get_member(o, "weight") : NULL;
-        gint64 w = 100;
+        gint64 w = DRV_RES_DEFAULT_WEIGHT;
         drv_pref_t *p;
 
         if (nn == NULL || !JSON_NODE_HOLDS_VALUE(nn) ||
@@ -439,7 +411,7 @@ static bool add_wishes(drv_ipc_req_t *r, drv_resource_t *res)
         if (wn != NULL) {
             w = json_node_get_int(wn);
         }
-        if (w < 1 || w > 1000000) {
+        if (w < 0 || !drv_resource_weight_valid((uint64_t)w)) {
             drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                      "a preference weight must be from 1 to 1000000");
             return false;
@@ -495,8 +467,8 @@ static void op_resource_add(drv_ipc_req_t *r)
     if (!arg_res_name(r, &name) || !arg_str(r, "xml", true, &xml) ||
         !arg_str(r, "priority", false, &prio) ||
         !arg_bool(r, "allow_migrate", true, &allow_migrate) ||
-        !arg_bool(r, "stopped", false, &stopped) || !arg_uint(r, "cpu", 1, 4096, &cpu) ||
-        !arg_uint(r, "memory_mib", 1, G_GINT64_CONSTANT(1) << 32, &mem) ||
+        !arg_bool(r, "stopped", false, &stopped) || !arg_uint(r, "cpu", 1, DRV_RES_MAX_CPU, &cpu) ||
+        !arg_uint(r, "memory_mib", 1, (gint64)DRV_RES_MAX_MEMORY_MIB, &mem) ||
         !arg_timeout(r, &timeout)) {
         return;
     }
@@ -506,7 +478,7 @@ static void op_resource_add(drv_ipc_req_t *r)
                  "\"priority\" must be high, medium or low");
         goto out;
     }
-    if (strlen(xml) > 256 * 1024) {
+    if (strlen(xml) > DRV_RES_MAX_XML) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
                  "the domain XML is larger than 256 KiB");
         goto out;
@@ -527,12 +499,11 @@ static void op_resource_add(drv_ipc_req_t *r)
     res->memory_mib = mem ? mem : def.memory_mib;
     res->allow_migrate = allow_migrate;
     res->role = stopped ? DRV_ROLE_STOPPED : DRV_ROLE_STARTED;
-    if (!drv_resource_def_valid(res, &why)) {
+    if (drv_resource_validate(res, &why) != 0) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, why);
         goto out;
     }
-    conflict = find_conflict(local_state(a), name, res->uuid, res->domain);
-    if (conflict != NULL) {
+    if (local_state(a) != NULL && drv_state_resource_conflict(local_state(a), res, &conflict) != 0) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_EXISTS, conflict);
         goto out;
     }

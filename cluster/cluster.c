@@ -502,25 +502,17 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
     drv_resource_t *r = g_hash_table_lookup(c->st->resources, m->cmd_name);
 
     if (m->cmd_type == DRV_CMD_RES_ADD) {
-        GHashTableIter it;
-        gpointer v;
         drv_resource_t *add;
 
-        if (r != NULL) {
+        if (drv_resource_validate(m->cmd_res, NULL) != 0) {
+            return DRV_ERR_BAD_ARGS;
+        }
+        if (drv_state_resource_conflict(c->st, m->cmd_res, NULL) != 0) {
             return DRV_ERR_EXISTS;
         }
         if (g_hash_table_size(c->st->resources) >= DRV_WIRE_MAX_ENTRIES
             || !fits(c, drv_wire_resource_size(m->cmd_res))) {
             return DRV_ERR_LIMIT;
-        }
-        g_hash_table_iter_init(&it, c->st->resources);
-        while (g_hash_table_iter_next(&it, NULL, &v)) {
-            const drv_resource_t *o = v;
-
-            if (g_ascii_strcasecmp(o->uuid, m->cmd_res->uuid) == 0
-                || strcmp(o->domain, m->cmd_res->domain) == 0) {
-                return DRV_ERR_EXISTS;
-            }
         }
         add = drv_resource_copy(m->cmd_res);
         add->gen = 0;

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <json-glib/json-glib.h>
 
+#include "drv_state.h"
+
 #define DRV_CLI_DEFAULT_IPC "drover"
 #define DRV_CLI_DEFAULT_TIMEOUT_S 10
 
@@ -28,7 +30,7 @@ typedef enum drv_cli_cmd {
 } drv_cli_cmd_t;
 
 /* Largest domain XML file `resource add` sends (the replicated state's limit). */
-#define DRV_CLI_MAX_XML (256 * 1024)
+#define DRV_CLI_MAX_XML DRV_RES_MAX_XML
 
 /* resource add --prefer NODE[:WEIGHT] */
 typedef struct drv_cli_pref {

@@ -202,26 +202,14 @@ static void pref_free(gpointer p)
     }
 }
 
-static bool valid_group_name(const char *s)
-{
-    if (*s == '\0' || strlen(s) > 255 || !g_utf8_validate(s, -1, NULL)) {
-        return false;
-    }
-    for (; *s; s++) {
-        if (g_ascii_iscntrl(*s) || *s == ' ') {
-            return false;
-        }
-    }
-    return true;
-}
-
 static int parse_prefer(const char *val, drv_cli_args_t *out, char **err)
 {
     const char *colon = strrchr(val, ':');
     g_autofree char *node = colon ? g_strndup(val, (gsize)(colon - val)) : g_strdup(val);
-    guint64 w = 100;
+    guint64 w = DRV_RES_DEFAULT_WEIGHT;
 
-    if (colon != NULL && !g_ascii_string_to_unsigned(colon + 1, 10, 1, 1000000, &w, NULL)) {
+    if (colon != NULL && (!g_ascii_string_to_unsigned(colon + 1, 10, 0, G_MAXUINT64, &w, NULL)
+                          || !drv_resource_weight_valid(w))) {
         return fail(err, "--prefer %s: the weight must be a number from 1 to 1000000", val);
     }
     if (!valid_node_name(node)) {
@@ -310,7 +298,7 @@ static int parse_resource_opt(int argc, char **argv, int *i, drv_cli_args_t *out
     case RO_PREFER:
         return parse_prefer(val, out, err) == 0 ? 1 : DRV_ERR_BAD_ARGS;
     case RO_ANTI:
-        if (!valid_group_name(val)) {
+        if (!drv_resource_label_valid(val)) {
             return fail(err, "invalid --anti-affinity group '%s'", val);
         }
         if (out->anti_affinity == NULL) {
@@ -324,13 +312,15 @@ static int parse_resource_opt(int argc, char **argv, int *i, drv_cli_args_t *out
         g_ptr_array_add(out->anti_affinity, g_strdup(val));
         break;
     case RO_CPU:
-        if (!g_ascii_string_to_unsigned(val, 10, 1, 4096, &n, NULL)) {
+        if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL)
+            || !drv_resource_cpu_valid(n)) {
             return fail(err, "--cpu must be a number of vCPUs from 1 to 4096, not '%s'", val);
         }
         out->cpu = (unsigned int)n;
         break;
     case RO_MEMORY:
-        if (!g_ascii_string_to_unsigned(val, 10, 1, G_GUINT64_CONSTANT(1) << 32, &n, NULL)) {
+        if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL)
+            || !drv_resource_memory_valid(n)) {
             return fail(err, "--memory must be a number of MiB from 1 to 4294967296, not '%s'",
                         val);
         }
