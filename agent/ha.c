@@ -17,6 +17,7 @@
 
 #include "drover/results.h"
 #include "agent.h"
+#include "drv_props.h"
 #include "ha.h"
 #include "virt.h"
 
@@ -402,6 +403,8 @@ static gboolean evaluate(gpointer ud)
     }
     st = drv_cluster_state(a->cluster);
     ha->params.now_wall_ms = (uint64_t)(g_get_real_time() / 1000);
+    ha->params.max_failures = (uint32_t)drv_prop_int(st, DRV_PROP_FAILURE_THRESHOLD);
+    ha->params.failure_window_ms = (uint64_t)drv_prop_int(st, DRV_PROP_FAILURE_WINDOW) * 1000;
     publish_capacity(ha, st, me);
     if (v.coordinator == drv_cs_info(a->cs)->local_nodeid) {
         coordinate(ha, st, &v);

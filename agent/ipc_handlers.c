@@ -23,6 +23,7 @@
 
 #include "drover/results.h"
 #include "agent.h"
+#include "drv_props.h"
 #include "ha.h"
 #include "ipc.h"
 #include "virt.h"
@@ -638,6 +639,107 @@ static void op_resource_show(drv_ipc_req_t *r)
     drv_ipc_reply_ok(r->client, r->msg_id, n);
 }
 
+/* --- cluster properties --------------------------------------------------------------- */
+
+static void op_property_list(drv_ipc_req_t *r)
+{
+    const drv_state_t *st = local_state(r->agent);
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    size_t n = 0;
+    const drv_prop_t *all = drv_prop_all(&n);
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "properties");
+    json_builder_begin_array(b);
+    for (size_t i = 0; i < n; i++) {
+        const drv_prop_t *p = &all[i];
+        bool is_def = true;
+        const char *v = drv_prop_value(st, p->id, &is_def);
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "key");
+        json_builder_add_string_value(b, p->key);
+        json_builder_set_member_name(b, "value");
+        json_builder_add_string_value(b, v);
+        json_builder_set_member_name(b, "default");
+        json_builder_add_string_value(b, p->def);
+        json_builder_set_member_name(b, "is_default");
+        json_builder_add_boolean_value(b, is_def);
+        json_builder_set_member_name(b, "type");
+        json_builder_add_string_value(b, drv_prop_type_str(p->type));
+        if (p->type == DRV_PROP_INT || p->type == DRV_PROP_DURATION) {
+            json_builder_set_member_name(b, "min");
+            json_builder_add_int_value(b, p->min);
+            json_builder_set_member_name(b, "max");
+            json_builder_add_int_value(b, p->max);
+        }
+        if (p->unit != NULL) {
+            json_builder_set_member_name(b, "unit");
+            json_builder_add_string_value(b, p->unit);
+        }
+        if (p->choices != NULL) {
+            json_builder_set_member_name(b, "choices");
+            json_builder_begin_array(b);
+            for (size_t k = 0; p->choices[k] != NULL; k++) {
+                json_builder_add_string_value(b, p->choices[k]);
+            }
+            json_builder_end_array(b);
+        }
+        json_builder_set_member_name(b, "description");
+        json_builder_add_string_value(b, p->desc);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    drv_ipc_reply_ok(r->client, r->msg_id, json_builder_get_root(b));
+}
+
+/* property-set KEY VALUE | property-unset KEY: one SETTING_SET / SETTING_DEL of
+ * "property/KEY", checked here with the registry the apply uses too. */
+static void op_property_change(drv_ipc_req_t *r)
+{
+    bool set = strcmp(r->op, "property-set") == 0;
+    const char *op = set ? "property-set" : "property-unset";
+    const char *key = NULL;
+    const char *value = NULL;
+    g_autofree char *canon = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *skey = NULL;
+    guint64 timeout = 0;
+    drv_cmd_t cmd;
+    ipc_pending_t *pd;
+
+    if (!arg_str(r, "key", true, &key) || !arg_str(r, "value", set, &value) ||
+        !arg_timeout(r, &timeout)) {
+        return;
+    }
+    /* an unknown key is refused for unset too, with the list of valid ones */
+    if ((drv_prop_lookup(key) == NULL && drv_prop_parse(key, "", NULL, &err) != 0) ||
+        (set && drv_prop_parse(key, value, &canon, &err) != 0)) {
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, err);
+        return;
+    }
+    if (r->agent->cluster == NULL) {
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_NOT_CONNECTED, NULL);
+        return;
+    }
+    skey = drv_prop_setting_key(drv_prop_lookup(key));
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = set ? DRV_CMD_SETTING_SET : DRV_CMD_SETTING_DEL;
+    cmd.name = skey;
+    cmd.value = set ? canon : NULL;
+    pd = pending_new(r, op);
+    pd->what = set ? g_strdup_printf("%s %s=%s", op, key, canon) : g_strdup_printf("%s %s", op, key);
+    json_object_set_string_member(pd->extra, "op", op);
+    json_object_set_string_member(pd->extra, "key", key);
+    if (set) {
+        json_object_set_string_member(pd->extra, "value", canon);
+    } else {
+        json_object_set_string_member(pd->extra, "value", drv_prop_lookup(key)->def);
+    }
+    submit_cmd(r->ud, &cmd, timeout, pd);
+}
+
 static const drv_ipc_op_t ops[] = {
     {"status", op_status},
     {"node-list", op_node_list},
@@ -650,6 +752,9 @@ static const drv_ipc_op_t ops[] = {
     {"resource-clear", op_resource_change},
     {"resource-list", op_resource_list},
     {"resource-show", op_resource_show},
+    {"property-list", op_property_list},
+    {"property-set", op_property_change},
+    {"property-unset", op_property_change},
 };
 
 /* The agent's request_done listener: the verdict of a change a client waits for. */

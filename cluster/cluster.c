@@ -15,6 +15,7 @@
 
 #include "drover/results.h"
 #include "drv_cluster.h"
+#include "drv_props.h"
 #include "wire.h"
 
 /* A sync round that has not heard from every member after this long is closed by the lowest
@@ -649,6 +650,10 @@ static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
         break;
     }
     case DRV_CMD_SETTING_SET:
+        if (drv_prop_check_setting(m->cmd_name, m->cmd_value) != 0) {
+            rc = DRV_ERR_BAD_ARGS; /* property/ keys: only known ones, valid values */
+            break;
+        }
         if ((!g_hash_table_contains(c->st->settings, m->cmd_name)
              && g_hash_table_size(c->st->settings) >= DRV_WIRE_MAX_ENTRIES)
             || !fits(c, strlen(m->cmd_name) + strlen(m->cmd_value) + 4)) {

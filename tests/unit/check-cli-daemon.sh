@@ -108,6 +108,22 @@ printf '{"op": "status", "x": "[[[[\\"]]]]"}' >"$tmp/strbr.json"
 expect 0 "brackets inside strings do not count as nesting" "$RAW" "drv-test-$$" <"$tmp/strbr.json"
 grep -q '"rc":0' "$tmp/out" && ok "request with brackets in a string served" ||
     bad "reply: $(cat "$tmp/out")"
+# cluster properties without corosync: the defaults, and refusals on both sides
+expect 0 "property list without corosync" $D property list
+grep -q "^failure-threshold  *3  *(default)" "$tmp/out" && ok "property list shows defaults" ||
+    bad "stdout: $(cat "$tmp/out")"
+expect 2 "property set of an unknown key (CLI)" $D property set no-such-key 1
+grep -q "valid: failure-threshold" "$tmp/err" && ok "unknown key message lists the valid ones" ||
+    bad "stderr: $(cat "$tmp/err")"
+expect 2 "property set of a bad value (CLI)" $D property set failure-threshold 0
+printf '{"op": "property-set", "key": "no-such-key", "value": "1"}' >"$tmp/p1.json"
+expect 0 "property-set of an unknown key sent raw" "$RAW" "drv-test-$$" <"$tmp/p1.json"
+grep -q '"rc":-1001' "$tmp/out" && grep -q "unknown property" "$tmp/out" &&
+    ok "droverd refuses an unknown property" || bad "reply: $(cat "$tmp/out")"
+printf '{"op": "property-set", "key": "balance-level", "value": "extreme"}' >"$tmp/p2.json"
+expect 0 "property-set of a bad value sent raw" "$RAW" "drv-test-$$" <"$tmp/p2.json"
+grep -q '"rc":-1001' "$tmp/out" && ok "droverd refuses a bad property value" ||
+    bad "reply: $(cat "$tmp/out")"
 printf '{"op": "status"' >"$tmp/trunc.json"
 expect 0 "a truncated request is answered" "$RAW" "drv-test-$$" <"$tmp/trunc.json"
 grep -q '"rc":-1001' "$tmp/out" && ok "truncated request refused" || bad "reply: $(cat "$tmp/out")"
@@ -306,6 +322,32 @@ EOC
     expect 0 "JSON status" $D --output-as json status
     grep -q '"state" : "running"' "$tmp/out" && ok "JSON status carries resource state" ||
         bad "stdout: $(cat "$tmp/out")"
+
+    # cluster properties, replicated
+    expect 0 "property set" $D property set failure-threshold 5
+    grep -q "^failure-threshold = 5" "$tmp/out" && ok "property set output" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "property set of a duration as JSON" $D --output-as json property set failure-window 20m
+    grep -q '"value" : "1200"' "$tmp/out" && ok "duration stored in seconds" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "property list" $D property list
+    grep -q "^failure-threshold  *5  *3 " "$tmp/out" && grep -q "^failure-window  *1200 s  *600 s " "$tmp/out" &&
+        grep -q "^balance-level  *off  *(default)" "$tmp/out" && ok "list shows values and defaults" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 2 "property set of a bad value" $D property set failure-threshold 1001
+    expect 2 "property set of an unknown key" $D property set stonith-enabled true
+    expect 0 "property list as JSON" $D --output-as json property list
+    grep -q '"key" : "failure-threshold",  *"value" : "5"' "$tmp/out" ||
+        tr -d '\n ' <"$tmp/out" | grep -q '"key":"failure-threshold","value":"5","default":"3","is_default":false' &&
+        ok "refusals changed nothing" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "property unset" $D property unset failure-threshold
+    grep -q "failure-threshold unset (default 3)" "$tmp/out" && ok "unset output" ||
+        bad "stdout: $(cat "$tmp/out")"
+    $D property list >"$tmp/out" 2>&1
+    grep -q "^failure-threshold  *3  *(default)" "$tmp/out" && ok "back to the default" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 2 "property unset of an unknown key" $D property unset stonith-enabled
+
     kill -TERM "$dpid"
     wait "$dpid"
     rc=$?
