@@ -23,6 +23,7 @@
 
 #include "drover/results.h"
 #include "agent.h"
+#include "drv_place.h"
 #include "drv_props.h"
 #include "ha.h"
 #include "ipc.h"
@@ -575,6 +576,7 @@ static void op_resource_change(drv_ipc_req_t *r)
     guint64 timeout = 0;
     drv_cmd_t cmd;
     ipc_pending_t *pd;
+    const drv_resource_t *res;
 
     memset(&cmd, 0, sizeof(cmd));
     if (strcmp(op, "resource-remove") == 0) {
@@ -597,13 +599,31 @@ static void op_resource_change(drv_ipc_req_t *r)
         !arg_timeout(r, &timeout)) {
         return;
     }
-    if (known_resource(r, name, cmd.type == DRV_CMD_RES_REMOVE) == NULL) {
+    res = known_resource(r, name, cmd.type == DRV_CMD_RES_REMOVE);
+    if (res == NULL) {
         return;
     }
     if (strcmp(op, "resource-move") == 0) {
-        if (drv_cs_node_by_name(a->cs, node) == NULL) {
+        const drv_nodeinfo_t *ni = drv_cs_node_by_name(a->cs, node);
+        g_autofree char *why = NULL;
+        drv_place_node_t pn = {node, false};
+        drv_cluster_view_t v;
+
+        if (ni == NULL) {
             drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_UNKNOWN_NODE, node);
             return;
+        }
+        if (a->cluster != NULL) {
+            drv_cluster_get_view(a->cluster, &v);
+            for (size_t i = 0; i < v.n_members; i++) {
+                pn.member = pn.member || v.members[i].nodeid == ni->id;
+            }
+            if (drv_place_check(local_state(a), res, &pn,
+                                (uint64_t)(g_get_real_time() / 1000), &why) != 0) {
+                qb_log(LOG_INFO, "Refused resource-move %s to %s: %s", name, node, why);
+                drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_CANNOT_PLACE, why);
+                return;
+            }
         }
         cmd.value = node;
     }

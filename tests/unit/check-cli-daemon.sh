@@ -313,6 +313,23 @@ EOC
     wait_for "vm1 stops" list_has "vm1  *stopped  *target stopped"
     expect 0 "resource move" $D resource move vm1 n1
     expect 5 "move to a node not in the nodelist" $D resource move vm1 n9
+    expect 0 "node standby n1" $D node standby n1
+    expect 8 "move to a node in standby is refused" $D resource move vm1 n1
+    grep -q "cannot take the VM: n1 is in standby" "$tmp/err" && ok "standby refusal says why" ||
+        bad "stderr: $(cat "$tmp/err")"
+    expect 8 "JSON refusal of a move" $D --output-as json resource move vm1 n1
+    grep -q '"rc" : -1016' "$tmp/out" && ok "JSON carries -1016" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "node online n1" $D node online n1
+    sed 's/vm1/vm5/; s/6f0e3a52/9f0e3a52/' "$tmp/vm1.xml" >"$tmp/vm5.xml"
+    expect 0 "add a VM bigger than the node" $D resource add vm5 --domain-xml "$tmp/vm5.xml" \
+        --cpu 4096 --stopped
+    expect 8 "move to a node without room is refused" $D resource move vm5 n1
+    grep -q "n1 has no room for vm5: it needs 4096 vCPUs" "$tmp/err" && ok "room refusal says why" ||
+        bad "stderr: $(cat "$tmp/err")"
+    $D resource show vm5 >"$tmp/out" 2>&1
+    grep -q "^Move to: *(no constraint)" "$tmp/out" && ok "refused move changed nothing" ||
+        bad "show: $(cat "$tmp/out")"
+    expect 0 "remove the big VM" $D resource remove vm5
     expect 0 "resource clear" $D resource clear vm1
     expect 0 "resource start" $D resource start vm1
     wait_for "vm1 runs again" list_has "vm1  *running on n1"

@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 
 #include "drover/results.h"
+#include "drv_place.h"
 #include "drv_props.h"
 #include "drv_state.h"
 
@@ -228,6 +229,74 @@ static void test_resource_conflict(void)
     drv_resource_free(b);
 }
 
+static void test_place_check(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *vm = res("vm1", "6f0e3a52-3c1e-4b8a-9d8e-2a5c1f0b7e11", "vm1");
+    drv_resource_t *other = res("vm2", "7f0e3a52-3c1e-4b8a-9d8e-2a5c1f0b7e11", "vm2");
+    drv_place_node_t n2 = {"n2", true};
+    drv_node_admin_t adm = {true, false};
+    drv_res_node_t *rn;
+    char *why = NULL;
+    uint64_t now = 1000000000;
+
+    g_hash_table_insert(st->resources, g_strdup("vm1"), vm);
+    g_hash_table_insert(st->resources, g_strdup("vm2"), other);
+    g_hash_table_insert(st->settings, g_strdup("capacity/n2"), g_strdup("4 2048"));
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, &why), 0);
+    CU_ASSERT_PTR_NULL(why);
+
+    /* standby, maintenance */
+    g_hash_table_insert(st->node_admin, g_strdup("n2"), g_memdup2(&adm, sizeof(adm)));
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, &why), DRV_ERR_CANNOT_PLACE);
+    CU_ASSERT_STRING_EQUAL(why, "n2 is in standby");
+    g_free(why);
+    adm.standby = false;
+    adm.maintenance = true;
+    g_hash_table_insert(st->node_admin, g_strdup("n2"), g_memdup2(&adm, sizeof(adm)));
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, NULL), DRV_ERR_CANNOT_PLACE);
+    g_hash_table_remove(st->node_admin, "n2");
+
+    /* not a member */
+    n2.member = false;
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, &why), DRV_ERR_CANNOT_PLACE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "not running"));
+    g_free(why);
+    n2.member = true;
+
+    /* banned by failures: threshold reached inside the window, not outside it */
+    rn = drv_resource_node(vm, "n2", true);
+    rn->failures = 3;
+    rn->window_start = now - 60 * 1000;
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, &why), DRV_ERR_CANNOT_PLACE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "vm1 is banned on n2: 3 failures"));
+    g_free(why);
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now + 600 * 1000, NULL), 0);
+    /* the threshold is the property's */
+    g_hash_table_insert(st->settings, g_strdup("property/failure-threshold"), g_strdup("4"));
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, NULL), 0);
+    rn->failures = 0;
+
+    /* room: capacity minus what is assigned there (not counting the VM itself) */
+    other->cpu = 3;
+    other->assigned = g_strdup("n2");
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, &why), DRV_ERR_CANNOT_PLACE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "n2 has no room for vm1: it needs 2 vCPUs and 512 MiB, "
+                                       "n2 has 1 vCPUs and 1536 MiB free"));
+    g_free(why);
+    other->cpu = 2;
+    vm->assigned = g_strdup("n2");
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, NULL), 0);
+    other->memory_mib = 1600;
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, NULL), DRV_ERR_CANNOT_PLACE);
+    /* no capacity published */
+    g_hash_table_remove(st->settings, "capacity/n2");
+    other->memory_mib = 1;
+    CU_ASSERT_EQUAL(drv_place_check(st, vm, &n2, now, &why), DRV_ERR_CANNOT_PLACE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "has not published its capacity"));
+    g_free(why);
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -243,6 +312,7 @@ int main(void)
     CU_add_test(s, "typed getters and defaults", test_getters);
     CU_add_test(s, "resource field rules", test_resource_rules);
     CU_add_test(s, "resource name/UUID/domain conflicts", test_resource_conflict);
+    CU_add_test(s, "can a node take a VM (resource move)", test_place_check);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures();
