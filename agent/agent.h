@@ -70,8 +70,17 @@ typedef struct drv_cs_info {
 
 typedef struct drv_cs drv_cs_t;
 typedef struct drv_ipc drv_ipc_t;
+typedef struct drv_ipc_handlers drv_ipc_handlers_t;
 typedef struct drv_agent drv_agent_t;
 typedef struct drv_ha drv_ha_t;
+
+/* Listeners of what the cluster core reports (core.c dispatches them): the core's ops table
+ * knows neither the HA layer nor the IPC handlers, they register here. */
+/* A request submitted on this node finished (rc 0: applied). Return true when REQ_ID was
+ * yours: the listeners after you are not asked. */
+typedef bool (*drv_agent_request_done_fn)(void *ud, uint64_t req_id, int rc);
+/* The view (phase, quorum, coordinator, members) or the replicated state changed. */
+typedef void (*drv_agent_changed_fn)(void *ud);
 
 struct drv_agent {
     drv_agent_config_t cfg;
@@ -80,16 +89,24 @@ struct drv_agent {
     drv_cluster_t *cluster; /* created at the first corosync connection (needs the nodeid) */
     drv_state_t *loaded;    /* state read at start, handed to the core when it is created */
     drv_cs_t *cs;
-    drv_ipc_t *ipc;
+    drv_ipc_t *ipc;                /* the transport (ipc_server.c) */
+    drv_ipc_handlers_t *ipc_hdl;   /* what each request does (ipc_handlers.c) */
     drv_ha_t *ha; /* VM resources: coordinator, node agent, libvirt driver (ha.c) */
     drv_cluster_view_t last_view; /* what was last logged (members pointer not kept) */
     uint64_t last_logged_seq;
     bool shutting_down;
+    GArray *request_done_listeners; /* in registration order; created on first use */
+    GArray *changed_listeners;
 };
 
 /* The ops table the daemon gives the core (droverd.c). */
 extern const drv_cluster_ops_t drv_agent_cluster_ops;
 uint64_t drv_agent_now_ms(void);
+void drv_agent_on_request_done(drv_agent_t *a, drv_agent_request_done_fn fn, void *ud);
+void drv_agent_on_changed(drv_agent_t *a, drv_agent_changed_fn fn, void *ud);
+/* Forget every listener registered with UD (call before freeing UD). */
+void drv_agent_listeners_remove(drv_agent_t *a, void *ud);
+void drv_agent_listeners_free(drv_agent_t *a);
 
 /* corosync.c */
 drv_cs_t *drv_cs_new(drv_agent_t *a);
@@ -104,19 +121,14 @@ const char *drv_cs_node_name(const drv_cs_t *cs, uint32_t nodeid);
 void drv_cs__set_connected(drv_cs_t *cs, bool connected);
 size_t drv_cs__queued(const drv_cs_t *cs);
 
-/* ipc.c */
-drv_ipc_t *drv_ipc_new(drv_agent_t *a);
-int drv_ipc_start(drv_ipc_t *ipc);
-void drv_ipc_stop(drv_ipc_t *ipc);
-void drv_ipc_free(drv_ipc_t *ipc);
-void drv_ipc_request_done(drv_ipc_t *ipc, uint64_t req_id, int rc);
-/* May UID/GID talk to droverd? Root, or a member (primary or supplementary) of GROUP; when
- * GROUP does not exist, root only. Returns 0 or -EACCES. */
-int drv_ipc_check_access(uid_t uid, gid_t gid, const char *group);
+/* The IPC server (ipc_server.c) and its request handlers (ipc_handlers.c): see ipc.h. */
 
-/* status.c: the JSON replies of `status` and `node-list`. */
+/* status.c: the JSON bodies of `status`, `node-list`, `resource-list` and `resource-show`
+ * (NULL: no such resource). */
 JsonNode *drv_status_json(drv_agent_t *a);
 JsonNode *drv_node_list_json(drv_agent_t *a);
+JsonNode *drv_status_resource_list_json(drv_agent_t *a);
+JsonNode *drv_status_resource_json(drv_agent_t *a, const char *name, bool with_xml);
 const char *drv_phase_str(drv_phase_t p);
 
 #endif

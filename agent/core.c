@@ -1,5 +1,7 @@
 /* What droverd gives the cluster core: the ops table (multicast, persist, request
- * completion, view changes) and the monotonic clock the core's deadlines use. */
+ * completion, view changes) and the monotonic clock the core's deadlines use. Request
+ * completions and view changes go to the listeners other modules registered (the HA layer,
+ * the IPC handlers): this file calls none of them by name. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -8,11 +10,64 @@
 
 #include "drover/results.h"
 #include "agent.h"
-#include "ha.h"
 
 uint64_t drv_agent_now_ms(void)
 {
     return (uint64_t)(g_get_monotonic_time() / 1000);
+}
+
+/* --- listeners ------------------------------------------------------------------------ */
+
+typedef struct listener {
+    void (*fn)(void); /* drv_agent_request_done_fn or drv_agent_changed_fn */
+    void *ud;
+} listener_t;
+
+static void add_listener(GArray **arr, void (*fn)(void), void *ud)
+{
+    listener_t l = {fn, ud};
+
+    if (*arr == NULL) {
+        *arr = g_array_new(FALSE, FALSE, sizeof(listener_t));
+    }
+    g_array_append_val(*arr, l);
+}
+
+void drv_agent_on_request_done(drv_agent_t *a, drv_agent_request_done_fn fn, void *ud)
+{
+    add_listener(&a->request_done_listeners, (void (*)(void))fn, ud);
+}
+
+void drv_agent_on_changed(drv_agent_t *a, drv_agent_changed_fn fn, void *ud)
+{
+    add_listener(&a->changed_listeners, (void (*)(void))fn, ud);
+}
+
+static void remove_listeners(GArray *arr, void *ud)
+{
+    for (guint i = arr ? arr->len : 0; i > 0; i--) {
+        if (g_array_index(arr, listener_t, i - 1).ud == ud) {
+            g_array_remove_index(arr, i - 1);
+        }
+    }
+}
+
+void drv_agent_listeners_remove(drv_agent_t *a, void *ud)
+{
+    remove_listeners(a->request_done_listeners, ud);
+    remove_listeners(a->changed_listeners, ud);
+}
+
+void drv_agent_listeners_free(drv_agent_t *a)
+{
+    if (a->request_done_listeners != NULL) {
+        g_array_free(a->request_done_listeners, TRUE);
+        a->request_done_listeners = NULL;
+    }
+    if (a->changed_listeners != NULL) {
+        g_array_free(a->changed_listeners, TRUE);
+        a->changed_listeners = NULL;
+    }
 }
 
 /* --- the core's ops table ------------------------------------------------------------- */
@@ -41,10 +96,16 @@ static int ops_persist(void *ud, const drv_state_t *st)
 static void ops_request_done(void *ud, uint64_t req_id, int rc)
 {
     drv_agent_t *a = ud;
+    GArray *arr = a->request_done_listeners;
 
-    if (!drv_ha_request_done(a->ha, req_id, rc)) {
-        drv_ipc_request_done(a->ipc, req_id, rc);
+    for (guint i = 0; arr != NULL && i < arr->len; i++) {
+        const listener_t *l = &g_array_index(arr, listener_t, i);
+
+        if (((drv_agent_request_done_fn)l->fn)(l->ud, req_id, rc)) {
+            return;
+        }
     }
+    qb_log(LOG_DEBUG, "Request %" PRIu64 " done (%s), nobody waiting", req_id, drv_strerror(rc));
 }
 
 static const char *node_label(drv_agent_t *a, uint32_t id)
@@ -93,7 +154,11 @@ static void ops_view_changed(void *ud)
     }
     *old = v;
     old->members = NULL;
-    drv_ha_kick(a->ha);
+    for (guint i = 0; a->changed_listeners != NULL && i < a->changed_listeners->len; i++) {
+        const listener_t *l = &g_array_index(a->changed_listeners, listener_t, i);
+
+        ((drv_agent_changed_fn)l->fn)(l->ud);
+    }
 }
 
 const drv_cluster_ops_t drv_agent_cluster_ops = {

@@ -19,6 +19,7 @@
 #include "drover/results.h"
 #include "agent.h"
 #include "ha.h"
+#include "ipc.h"
 #include "virt.h"
 
 #define TICK_MS 250
@@ -59,6 +60,17 @@ static void on_usr1(int sig)
     if (a != NULL) {
         path = drv_log_blackbox_dump(a->cfg.state_dir);
     }
+}
+
+/* The HA layer hears of request verdicts and of changes through the agent's listeners. */
+static bool ha_request_done(void *ud, uint64_t req_id, int rc)
+{
+    return drv_ha_request_done(ud, req_id, rc);
+}
+
+static void ha_changed(void *ud)
+{
+    drv_ha_kick(ud);
 }
 
 static void load_state(drv_agent_t *a)
@@ -112,6 +124,8 @@ int main(int argc, char **argv)
     bool foreground = false;
     g_autofree char *err = NULL;
     mainloop_timer_t *tick = NULL;
+    const drv_ipc_op_t *ops;
+    size_t n_ops = 0;
     int opt;
     int rc = 0;
 
@@ -184,8 +198,12 @@ int main(int argc, char **argv)
         goto out;
     }
     a->cs = drv_cs_new(a);
-    a->ipc = drv_ipc_new(a);
     a->ha = drv_ha_new(a);
+    drv_agent_on_request_done(a, ha_request_done, a->ha);
+    drv_agent_on_changed(a, ha_changed, a->ha);
+    a->ipc_hdl = drv_ipc_handlers_new(a);
+    ops = drv_ipc_handlers_ops(&n_ops);
+    a->ipc = drv_ipc_new(a, ops, n_ops, a->ipc_hdl);
     if (drv_ipc_start(a->ipc) != 0) {
         qb_log(LOG_CRIT, "Cannot start the IPC server '%s' (is another droverd running?)",
                a->cfg.ipc_name);
@@ -203,12 +221,16 @@ out:
     mainloop_timer_del(tick);
     /* Leave first: the core then fails the pending requests, whose replies still go out. */
     drv_cs_stop(a->cs);
+    drv_agent_listeners_remove(a, a->ha);
     drv_ha_free(a->ha);
     a->ha = NULL;
     drv_cluster_free(a->cluster);
     a->cluster = NULL;
+    drv_ipc_handlers_stop(a->ipc_hdl);
     drv_ipc_stop(a->ipc);
     drv_ipc_free(a->ipc);
+    drv_ipc_handlers_free(a->ipc_hdl);
+    drv_agent_listeners_free(a);
     drv_cs_free(a->cs);
     mainloop_destroy_signal(SIGTERM);
     mainloop_destroy_signal(SIGINT);

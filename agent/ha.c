@@ -328,8 +328,6 @@ drv_ha_t *drv_ha_new(drv_agent_t *a)
         .stop_grace_ms = a->cfg.stop_grace_ms,
         .request_timeout_ms = a->cfg.request_timeout_ms,
         .migration = a->cfg.migration_uri != NULL,
-        .max_failures = DRV_MAX_FAILURES,
-        .failure_window_ms = DRV_FAILURE_WINDOW_MS,
     };
 
     ha->a = a;

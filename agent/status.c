@@ -6,10 +6,6 @@
 
 #include "agent.h"
 
-/* For ipc.c (agent.h is not this file's to extend). */
-JsonNode *drv_status__resource_list_json(drv_agent_t *a);
-JsonNode *drv_status__resource_json(drv_agent_t *a, const char *name, bool with_xml);
-
 const char *drv_phase_str(drv_phase_t p)
 {
     switch (p) {
@@ -279,7 +275,7 @@ static void add_resources(JsonBuilder *b, const drv_state_t *st)
     json_builder_end_array(b);
 }
 
-JsonNode *drv_status__resource_list_json(drv_agent_t *a)
+JsonNode *drv_status_resource_list_json(drv_agent_t *a)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
 
@@ -290,7 +286,7 @@ JsonNode *drv_status__resource_list_json(drv_agent_t *a)
 }
 
 /* {"resource": {...}}, or NULL when there is no resource NAME. */
-JsonNode *drv_status__resource_json(drv_agent_t *a, const char *name, bool with_xml)
+JsonNode *drv_status_resource_json(drv_agent_t *a, const char *name, bool with_xml)
 {
     g_autoptr(JsonBuilder) b = NULL;
     const drv_state_t *st = current_state(a);

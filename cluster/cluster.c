@@ -15,6 +15,7 @@
 
 #include "drover/results.h"
 #include "drv_cluster.h"
+#include "drv_props.h"
 #include "wire.h"
 
 /* A sync round that has not heard from every member after this long is closed by the lowest
@@ -512,25 +513,17 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
     drv_resource_t *r = g_hash_table_lookup(c->st->resources, m->cmd_name);
 
     if (m->cmd_type == DRV_CMD_RES_ADD) {
-        GHashTableIter it;
-        gpointer v;
         drv_resource_t *add;
 
-        if (r != NULL) {
+        if (drv_resource_validate(m->cmd_res, NULL) != 0) {
+            return DRV_ERR_BAD_ARGS;
+        }
+        if (drv_state_resource_conflict(c->st, m->cmd_res, NULL) != 0) {
             return DRV_ERR_EXISTS;
         }
         if (g_hash_table_size(c->st->resources) >= DRV_WIRE_MAX_ENTRIES
             || !fits(c, drv_wire_resource_size(m->cmd_res))) {
             return DRV_ERR_LIMIT;
-        }
-        g_hash_table_iter_init(&it, c->st->resources);
-        while (g_hash_table_iter_next(&it, NULL, &v)) {
-            const drv_resource_t *o = v;
-
-            if (g_ascii_strcasecmp(o->uuid, m->cmd_res->uuid) == 0
-                || strcmp(o->domain, m->cmd_res->domain) == 0) {
-                return DRV_ERR_EXISTS;
-            }
         }
         add = drv_resource_copy(m->cmd_res);
         add->gen = 0;
@@ -633,7 +626,8 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
             /* both times are the reporter's monotonic clock; an earlier time means that
              * clock restarted (a reboot): a new window */
             if (n->failures == 0 || m->cmd_ts < n->window_start
-                || m->cmd_ts - n->window_start > DRV_FAILURE_WINDOW_MS) {
+                || m->cmd_ts - n->window_start
+                       > (uint64_t)drv_prop_int(c->st, DRV_PROP_FAILURE_WINDOW) * 1000) {
                 n->failures = 0;
                 n->window_start = m->cmd_ts;
             }
@@ -739,6 +733,10 @@ static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
         break;
     }
     case DRV_CMD_SETTING_SET:
+        if (drv_prop_check_setting(m->cmd_name, m->cmd_value) != 0) {
+            rc = DRV_ERR_BAD_ARGS; /* property/ keys: only known ones, valid values */
+            break;
+        }
         if ((!g_hash_table_contains(c->st->settings, m->cmd_name)
              && g_hash_table_size(c->st->settings) >= DRV_WIRE_MAX_ENTRIES)
             || !fits(c, strlen(m->cmd_name) + strlen(m->cmd_value) + 4)) {

@@ -120,6 +120,27 @@ bool drv_resource_name_valid(const char *name);
 const char *drv_priority_str(uint8_t p);
 int drv_priority_parse(const char *s, uint8_t *out);
 
+/* The one copy of a resource definition's rules, used by the CLI (per field, before it has
+ * the XML), droverd's resource-add, the wire decoder and the apply. */
+#define DRV_RES_MAX_CPU 4096
+#define DRV_RES_MAX_MEMORY_MIB (G_GUINT64_CONSTANT(1) << 32)
+#define DRV_RES_MAX_WEIGHT 1000000
+#define DRV_RES_DEFAULT_WEIGHT 100
+#define DRV_RES_MAX_XML (256 * 1024)
+#define DRV_RES_MAX_NAME 255 /* domain, node and group names: bytes of UTF-8 */
+#define DRV_RES_MAX_LIST 1024 /* preferences, anti-affinity groups */
+bool drv_resource_cpu_valid(uint64_t cpu);
+bool drv_resource_memory_valid(uint64_t mib);
+bool drv_resource_weight_valid(uint64_t weight);
+/* Domain, node and anti-affinity group names: 1-255 bytes of UTF-8. */
+bool drv_resource_label_valid(const char *s);
+/* Every field of R within its limits: 0, or DRV_ERR_BAD_ARGS with *WHY (a static string;
+ * WHY may be NULL). */
+int drv_resource_validate(const drv_resource_t *r, const char **why);
+/* Would adding R clash with a resource of ST (same name, same UUID ignoring case, same
+ * domain)? 0, or DRV_ERR_EXISTS with *WHICH saying which (g_free it; WHICH may be NULL). */
+int drv_state_resource_conflict(const drv_state_t *st, const drv_resource_t *r, char **which);
+
 drv_state_t *drv_state_new(void);
 void drv_state_free(drv_state_t *st);
 drv_state_t *drv_state_copy(const drv_state_t *st);

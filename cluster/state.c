@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "drover/results.h"
 #include "drv_state.h"
 
 drv_state_t *drv_state_new(void)
@@ -343,4 +344,132 @@ bool drv_resource_name_valid(const char *name)
         }
     }
     return true;
+}
+
+/* ---- the rules of a resource definition ---- */
+
+bool drv_resource_cpu_valid(uint64_t cpu)
+{
+    return cpu >= 1 && cpu <= DRV_RES_MAX_CPU;
+}
+
+bool drv_resource_memory_valid(uint64_t mib)
+{
+    return mib >= 1 && mib <= DRV_RES_MAX_MEMORY_MIB;
+}
+
+bool drv_resource_weight_valid(uint64_t weight)
+{
+    return weight >= 1 && weight <= DRV_RES_MAX_WEIGHT;
+}
+
+bool drv_resource_label_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n > 0 && n <= DRV_RES_MAX_NAME && g_utf8_validate(s, (gssize)n, NULL);
+}
+
+static bool opt_label_valid(const char *s)
+{
+    return s == NULL || s[0] == '\0' || drv_resource_label_valid(s);
+}
+
+static int invalid(const char **why, const char *text)
+{
+    if (why != NULL) {
+        *why = text;
+    }
+    return DRV_ERR_BAD_ARGS;
+}
+
+int drv_resource_validate(const drv_resource_t *r, const char **why)
+{
+    if (!drv_resource_name_valid(r->name)) {
+        return invalid(why, "resource name must be 1-64 characters of A-Z a-z 0-9 _ . - (not "
+                            "starting with - or .)");
+    }
+    if (r->uuid == NULL || strlen(r->uuid) != 36 || !g_uuid_string_is_valid(r->uuid)) {
+        return invalid(why, "resource uuid must be a UUID string");
+    }
+    if (!drv_resource_label_valid(r->domain)) {
+        return invalid(why, "resource domain name must be 1-255 bytes of UTF-8");
+    }
+    if (r->xml == NULL || r->xml[0] == '\0' || strlen(r->xml) > DRV_RES_MAX_XML
+        || !g_utf8_validate(r->xml, -1, NULL)) {
+        return invalid(why, "domain XML must be 1 byte to 256 KiB of UTF-8");
+    }
+    if (!drv_resource_cpu_valid(r->cpu) || !drv_resource_memory_valid(r->memory_mib)) {
+        return invalid(why, "cpu must be 1-4096 and memory 1 MiB-4 PiB");
+    }
+    if (r->priority > 2 || r->role > DRV_ROLE_REMOVING) {
+        return invalid(why, "priority or role out of range");
+    }
+    if (r->prefer->len > DRV_RES_MAX_LIST || r->anti_affinity->len > DRV_RES_MAX_LIST) {
+        return invalid(why, "too many preferences or anti-affinity groups");
+    }
+    for (guint i = 0; i < r->prefer->len; i++) {
+        const drv_pref_t *p = g_ptr_array_index(r->prefer, i);
+
+        if (!drv_resource_label_valid(p->node) || !drv_resource_weight_valid(p->weight)) {
+            return invalid(why, "a preference needs a node name and a weight from 1 to 1000000");
+        }
+        for (guint k = 0; k < i; k++) {
+            if (strcmp(((const drv_pref_t *)g_ptr_array_index(r->prefer, k))->node, p->node) == 0) {
+                return invalid(why, "a node is preferred twice");
+            }
+        }
+    }
+    for (guint i = 0; i < r->anti_affinity->len; i++) {
+        const char *g = g_ptr_array_index(r->anti_affinity, i);
+
+        if (!drv_resource_label_valid(g)) {
+            return invalid(why, "anti-affinity group names must be 1-255 bytes of UTF-8");
+        }
+        for (guint k = 0; k < i; k++) {
+            if (strcmp(g_ptr_array_index(r->anti_affinity, k), g) == 0) {
+                return invalid(why, "an anti-affinity group is given twice");
+            }
+        }
+    }
+    if ((r->mig_from == NULL) != (r->mig_to == NULL)) {
+        return invalid(why, "a migration record needs both ends");
+    }
+    if (!opt_label_valid(r->move_to) || !opt_label_valid(r->assigned)
+        || !opt_label_valid(r->moving_from) || !opt_label_valid(r->mig_from)
+        || !opt_label_valid(r->mig_to)) {
+        return invalid(why, "bad node name in resource placement");
+    }
+    return 0;
+}
+
+int drv_state_resource_conflict(const drv_state_t *st, const drv_resource_t *r, char **which)
+{
+    GHashTableIter it;
+    gpointer v;
+    char *msg = NULL;
+
+    if (g_hash_table_lookup(st->resources, r->name) != NULL) {
+        msg = g_strdup_printf("a resource named %s is already managed", r->name);
+    }
+    g_hash_table_iter_init(&it, st->resources);
+    while (msg == NULL && g_hash_table_iter_next(&it, NULL, &v)) {
+        const drv_resource_t *o = v;
+
+        if (o->uuid != NULL && r->uuid != NULL && g_ascii_strcasecmp(o->uuid, r->uuid) == 0) {
+            msg = g_strdup_printf("UUID %s is already managed as resource %s", r->uuid, o->name);
+        } else if (o->domain != NULL && r->domain != NULL && strcmp(o->domain, r->domain) == 0) {
+            msg = g_strdup_printf("domain %s is already managed as resource %s", r->domain,
+                                  o->name);
+        }
+    }
+    if (msg == NULL) {
+        return 0;
+    }
+    if (which != NULL) {
+        *which = msg;
+    } else {
+        g_free(msg);
+    }
+    return DRV_ERR_EXISTS;
 }

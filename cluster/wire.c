@@ -340,75 +340,11 @@ static bool opt_name_valid(const char *s)
     return empty(s) || name_valid(s, 255);
 }
 
+/* The rules live with the state (drv_resource_validate): one copy for the CLI, droverd and
+ * the apply. */
 bool drv_resource_def_valid(const drv_resource_t *r, const char **why)
 {
-    if (!drv_resource_name_valid(r->name)) {
-        *why = "resource name must be 1-64 characters of A-Z a-z 0-9 _ . - (not starting with - or .)";
-        return false;
-    }
-    if (r->uuid == NULL || strlen(r->uuid) != 36 || !g_uuid_string_is_valid(r->uuid)) {
-        *why = "resource uuid must be a UUID string";
-        return false;
-    }
-    if (!name_valid(r->domain, 255)) {
-        *why = "resource domain name must be 1-255 bytes of UTF-8";
-        return false;
-    }
-    if (empty(r->xml) || strlen(r->xml) > DRV_WIRE_MAX_XML || !g_utf8_validate(r->xml, -1, NULL)) {
-        *why = "domain XML must be 1 byte to 256 KiB of UTF-8";
-        return false;
-    }
-    if (r->cpu == 0 || r->cpu > 4096 || r->memory_mib == 0 || r->memory_mib > (1ull << 32)) {
-        *why = "cpu must be 1-4096 and memory 1 MiB-4 PiB";
-        return false;
-    }
-    if (r->priority > 2 || r->role > DRV_ROLE_REMOVING) {
-        *why = "priority or role out of range";
-        return false;
-    }
-    if (r->prefer->len > 1024 || r->anti_affinity->len > 1024) {
-        *why = "too many preferences or anti-affinity groups";
-        return false;
-    }
-    for (guint i = 0; i < r->prefer->len; i++) {
-        const drv_pref_t *p = g_ptr_array_index(r->prefer, i);
-
-        if (!name_valid(p->node, 255) || p->weight < 1 || p->weight > 1000000) {
-            *why = "a preference needs a node name and a weight from 1 to 1000000";
-            return false;
-        }
-        for (guint k = 0; k < i; k++) {
-            if (strcmp(((const drv_pref_t *)g_ptr_array_index(r->prefer, k))->node, p->node) == 0) {
-                *why = "a node is preferred twice";
-                return false;
-            }
-        }
-    }
-    for (guint i = 0; i < r->anti_affinity->len; i++) {
-        const char *g = g_ptr_array_index(r->anti_affinity, i);
-
-        if (!name_valid(g, 255)) {
-            *why = "anti-affinity group names must be 1-255 bytes of UTF-8";
-            return false;
-        }
-        for (guint k = 0; k < i; k++) {
-            if (strcmp(g_ptr_array_index(r->anti_affinity, k), g) == 0) {
-                *why = "an anti-affinity group is given twice";
-                return false;
-            }
-        }
-    }
-    if ((r->mig_from == NULL) != (r->mig_to == NULL)) {
-        *why = "resource: a migration record needs both ends";
-        return false;
-    }
-    if (!opt_name_valid(r->move_to) || !opt_name_valid(r->assigned)
-        || !opt_name_valid(r->moving_from) || !opt_name_valid(r->mig_from)
-        || !opt_name_valid(r->mig_to)) {
-        *why = "bad node name in resource placement";
-        return false;
-    }
-    return true;
+    return drv_resource_validate(r, why) == 0;
 }
 
 bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)

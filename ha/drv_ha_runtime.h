@@ -94,8 +94,6 @@ typedef struct drv_ha_rt_config {
     unsigned stop_grace_ms;
     uint64_t request_timeout_ms;
     bool migration;        /* live migration is configured (a migration URI exists) */
-    uint32_t max_failures; /* DRV_MAX_FAILURES in droverd */
-    uint64_t failure_window_ms;
 } drv_ha_rt_config_t;
 
 typedef struct drv_ha_rt drv_ha_rt_t;

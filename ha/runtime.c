@@ -12,6 +12,7 @@
 #include "drover/results.h"
 #include "drv_ha.h"
 #include "drv_ha_runtime.h"
+#include "drv_props.h"
 
 typedef enum { OP_START = 1, OP_STOP, OP_MIGRATE } op_kind_t;
 
@@ -431,6 +432,9 @@ void drv_ha_rt_evaluate(drv_ha_rt_t *rt)
     }
     rt->ops->nodes(rt->ud, nodes);
     rt->params.now_ms = rt->ops->now_ms(rt->ud);
+    /* the cluster properties (replicated): the same thresholds on every node */
+    rt->params.max_failures = (uint32_t)drv_prop_int(st, DRV_PROP_FAILURE_THRESHOLD);
+    rt->params.failure_window_ms = (uint64_t)drv_prop_int(st, DRV_PROP_FAILURE_WINDOW) * 1000;
     publish_capacity(rt, st, v.me);
     if (v.coordinator) {
         coordinate(rt, st, nodes);
@@ -535,8 +539,8 @@ drv_ha_rt_t *drv_ha_rt_new(const drv_ha_rt_config_t *cfg, const drv_ha_rt_ops_t 
     rt->ops = ops;
     rt->ud = ud;
     rt->cfg = *cfg;
-    rt->params.max_failures = cfg->max_failures;
-    rt->params.failure_window_ms = cfg->failure_window_ms;
+    rt->params.max_failures = DRV_MAX_FAILURES; /* until a state is read: the properties */
+    rt->params.failure_window_ms = DRV_FAILURE_WINDOW_MS;
     rt->inflight = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, op_free);
     rt->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     rt->cmd_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <json-glib/json-glib.h>
 
+#include "drv_state.h"
+
 #define DRV_CLI_DEFAULT_IPC "drover"
 #define DRV_CLI_DEFAULT_TIMEOUT_S 10
 
@@ -25,10 +27,13 @@ typedef enum drv_cli_cmd {
     DRV_CLI_RES_MOVE,
     DRV_CLI_RES_CLEAR,
     DRV_CLI_RES_LIST,
+    DRV_CLI_PROP_LIST,
+    DRV_CLI_PROP_SET,
+    DRV_CLI_PROP_UNSET,
 } drv_cli_cmd_t;
 
 /* Largest domain XML file `resource add` sends (the replicated state's limit). */
-#define DRV_CLI_MAX_XML (256 * 1024)
+#define DRV_CLI_MAX_XML DRV_RES_MAX_XML
 
 /* resource add --prefer NODE[:WEIGHT] */
 typedef struct drv_cli_pref {
@@ -59,6 +64,9 @@ typedef struct drv_cli_args {
     unsigned long long memory_mib; /* --memory, 0 = from the domain XML */
     bool stopped;                  /* --stopped */
     bool show_xml;                 /* resource show --xml */
+    /* property set KEY VALUE | property unset KEY */
+    char *prop_key;
+    char *prop_value; /* canonical form (drv_prop_parse) */
     /* simulate: the remaining arguments, argv-style, sub[0] = "simulate" */
     int sub_argc;
     char **sub_argv; /* NULL-terminated, owned */
@@ -83,5 +91,7 @@ void drv_cli_print_resource_lines(JsonArray *resources);
 /* Everything about one resource (the resource-show reply's "resource" object). */
 void drv_cli_print_resource(JsonObject *res);
 void drv_cli_print_json(JsonNode *node);
+/* The property-list reply: one line per property. */
+void drv_cli_print_properties(JsonObject *reply);
 
 #endif

@@ -4,6 +4,7 @@
  *   COMMAND: status | node list | node standby|online|maintenance|ready [NODE]
  *            | resource add NAME --domain-xml PATH [ADD OPTIONS] | resource list
  *            | resource remove|start|stop|clear|show NAME | resource move NAME NODE
+ *            | property list | property set KEY VALUE | property unset KEY
  *            | simulate ... | help | version
  * Global options go before the command (and, except for simulate, may also follow it);
  * resource options only after the word `resource`. */
@@ -14,6 +15,7 @@
 
 #include "drover/results.h"
 #include "cli.h"
+#include "drv_props.h"
 #include "drv_state.h"
 
 const char *drv_cli_usage(void)
@@ -38,6 +40,9 @@ const char *drv_cli_usage(void)
            "  resource start|stop NAME     set its target role (start also clears failures)\n"
            "  resource move NAME NODE      run it on NODE until `resource clear`\n"
            "  resource clear NAME          drop the move constraint\n"
+           "  property list                every cluster property, its value and default\n"
+           "  property set KEY VALUE       set a cluster property (replicated)\n"
+           "  property unset KEY           back to the property's default\n"
            "  simulate ...                 offline policy simulation (drover simulate --help)\n"
            "\n"
            "Options:\n"
@@ -48,7 +53,8 @@ const char *drv_cli_usage(void)
            "  -V, --version                show the version\n"
            "\n"
            "Exit status: 0 ok, 1 error, 2 bad arguments, 3 droverd not running,\n"
-           "4 no quorum, 5 unknown node or resource, 6 timeout, 7 permission denied.\n";
+           "4 no quorum, 5 unknown node or resource, 6 timeout, 7 permission denied,\n"
+           "8 the target node cannot take the VM.\n";
 }
 
 void drv_cli_args_clear(drv_cli_args_t *a)
@@ -60,6 +66,8 @@ void drv_cli_args_clear(drv_cli_args_t *a)
     g_free(a->node);
     g_free(a->res_name);
     g_free(a->xml_path);
+    g_free(a->prop_key);
+    g_free(a->prop_value);
     if (a->prefer != NULL) {
         g_ptr_array_free(a->prefer, TRUE);
     }
@@ -202,26 +210,14 @@ static void pref_free(gpointer p)
     }
 }
 
-static bool valid_group_name(const char *s)
-{
-    if (*s == '\0' || strlen(s) > 255 || !g_utf8_validate(s, -1, NULL)) {
-        return false;
-    }
-    for (; *s; s++) {
-        if (g_ascii_iscntrl(*s) || *s == ' ') {
-            return false;
-        }
-    }
-    return true;
-}
-
 static int parse_prefer(const char *val, drv_cli_args_t *out, char **err)
 {
     const char *colon = strrchr(val, ':');
     g_autofree char *node = colon ? g_strndup(val, (gsize)(colon - val)) : g_strdup(val);
-    guint64 w = 100;
+    guint64 w = DRV_RES_DEFAULT_WEIGHT;
 
-    if (colon != NULL && !g_ascii_string_to_unsigned(colon + 1, 10, 1, 1000000, &w, NULL)) {
+    if (colon != NULL && (!g_ascii_string_to_unsigned(colon + 1, 10, 0, G_MAXUINT64, &w, NULL)
+                          || !drv_resource_weight_valid(w))) {
         return fail(err, "--prefer %s: the weight must be a number from 1 to 1000000", val);
     }
     if (!valid_node_name(node)) {
@@ -310,7 +306,7 @@ static int parse_resource_opt(int argc, char **argv, int *i, drv_cli_args_t *out
     case RO_PREFER:
         return parse_prefer(val, out, err) == 0 ? 1 : DRV_ERR_BAD_ARGS;
     case RO_ANTI:
-        if (!valid_group_name(val)) {
+        if (!drv_resource_label_valid(val)) {
             return fail(err, "invalid --anti-affinity group '%s'", val);
         }
         if (out->anti_affinity == NULL) {
@@ -324,13 +320,15 @@ static int parse_resource_opt(int argc, char **argv, int *i, drv_cli_args_t *out
         g_ptr_array_add(out->anti_affinity, g_strdup(val));
         break;
     case RO_CPU:
-        if (!g_ascii_string_to_unsigned(val, 10, 1, 4096, &n, NULL)) {
+        if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL)
+            || !drv_resource_cpu_valid(n)) {
             return fail(err, "--cpu must be a number of vCPUs from 1 to 4096, not '%s'", val);
         }
         out->cpu = (unsigned int)n;
         break;
     case RO_MEMORY:
-        if (!g_ascii_string_to_unsigned(val, 10, 1, G_GUINT64_CONSTANT(1) << 32, &n, NULL)) {
+        if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL)
+            || !drv_resource_memory_valid(n)) {
             return fail(err, "--memory must be a number of MiB from 1 to 4294967296, not '%s'",
                         val);
         }
@@ -412,6 +410,54 @@ static int parse_resource(GPtrArray *words, unsigned int seen, drv_cli_args_t *o
         return fail(err, "%s", "resource add needs --domain-xml PATH");
     }
     out->cmd = v->cmd;
+    return 0;
+}
+
+/* property list | property set KEY VALUE | property unset KEY, checked with the registry
+ * droverd and the apply use too. */
+static int parse_property(GPtrArray *words, drv_cli_args_t *out, char **err)
+{
+    const char *verb = words->len > 1 ? g_ptr_array_index(words, 1) : NULL;
+    guint want;
+
+    if (verb == NULL) {
+        return fail(err, "%s", "property needs a subcommand: list, set or unset");
+    }
+    if (strcmp(verb, "list") == 0) {
+        out->cmd = DRV_CLI_PROP_LIST;
+        want = 2;
+    } else if (strcmp(verb, "set") == 0) {
+        out->cmd = DRV_CLI_PROP_SET;
+        want = 4;
+    } else if (strcmp(verb, "unset") == 0) {
+        out->cmd = DRV_CLI_PROP_UNSET;
+        want = 3;
+    } else {
+        return fail(err, "unknown property subcommand '%s' (list, set, unset)", verb);
+    }
+    if (words->len != want) {
+        out->cmd = DRV_CLI_NONE;
+        return fail(err, "property %s %s", verb,
+                    want == 2   ? "takes no argument"
+                    : want == 3 ? "needs exactly one KEY"
+                                : "needs KEY and VALUE");
+    }
+    if (want >= 3) {
+        const char *key = g_ptr_array_index(words, 2);
+        const char *value = want == 4 ? g_ptr_array_index(words, 3) : NULL;
+        char *canon = NULL;
+
+        if (drv_prop_lookup(key) == NULL || value != NULL) {
+            int rc = drv_prop_parse(key, value ? value : "", &canon, err);
+
+            if (rc != 0) {
+                out->cmd = DRV_CLI_NONE;
+                return rc;
+            }
+        }
+        out->prop_key = g_strdup(key);
+        out->prop_value = canon;
+    }
     return 0;
 }
 
@@ -509,6 +555,9 @@ int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err)
     }
     if (strcmp(cmd, "resource") == 0) {
         return parse_resource(words, res_seen, out, err);
+    }
+    if (strcmp(cmd, "property") == 0) {
+        return parse_property(words, out, err);
     }
     if (strcmp(cmd, "node") != 0) {
         return fail(err, "unknown command '%s' (try: drover --help)", cmd);

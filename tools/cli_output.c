@@ -269,3 +269,27 @@ void drv_cli_print_json(JsonNode *node)
     text = json_generator_to_data(gen, NULL);
     printf("%s\n", text);
 }
+
+void drv_cli_print_properties(JsonObject *reply)
+{
+    JsonNode *n = json_object_get_member(reply, "properties");
+    JsonArray *arr = n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+
+    printf("%-25s %-10s %-16s %s\n", "PROPERTY", "VALUE", "DEFAULT", "DESCRIPTION");
+    for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
+        JsonObject *p = json_array_get_object_element(arr, i);
+        const char *unit = json_object_get_string_member_with_default(p, "unit", NULL);
+        g_autofree char *value = g_strdup_printf(
+            "%s%s%s", json_object_get_string_member_with_default(p, "value", "?"),
+            unit ? " " : "", unit ? unit : "");
+        g_autofree char *def =
+            json_object_get_boolean_member_with_default(p, "is_default", TRUE)
+                ? g_strdup("(default)")
+                : g_strdup_printf("%s%s%s",
+                                  json_object_get_string_member_with_default(p, "default", "?"),
+                                  unit ? " " : "", unit ? unit : "");
+
+        printf("%-25s %-10s %-16s %s\n", json_object_get_string_member_with_default(p, "key", "?"),
+               value, def, json_object_get_string_member_with_default(p, "description", ""));
+    }
+}

@@ -135,6 +135,18 @@ static JsonNode *build_request(const drv_cli_args_t *args, const char *xml)
     case DRV_CLI_RES_LIST:
         add_str(b, "op", "resource-list");
         goto done;
+    case DRV_CLI_PROP_LIST:
+        add_str(b, "op", "property-list");
+        goto done;
+    case DRV_CLI_PROP_SET:
+    case DRV_CLI_PROP_UNSET:
+        add_str(b, "op", args->cmd == DRV_CLI_PROP_SET ? "property-set" : "property-unset");
+        add_str(b, "key", args->prop_key);
+        if (args->cmd == DRV_CLI_PROP_SET) {
+            add_str(b, "value", args->prop_value);
+        }
+        add_timeout(b, args);
+        goto done;
     case DRV_CLI_RES_SHOW:
         add_str(b, "op", "resource-show");
         add_str(b, "name", args->res_name);
@@ -197,6 +209,8 @@ static bool is_change(drv_cli_cmd_t cmd)
     case DRV_CLI_RES_STOP:
     case DRV_CLI_RES_MOVE:
     case DRV_CLI_RES_CLEAR:
+    case DRV_CLI_PROP_SET:
+    case DRV_CLI_PROP_UNSET:
         return true;
     default:
         return false;
@@ -293,6 +307,17 @@ static int run_ipc_command(const drv_cli_args_t *args)
     case DRV_CLI_RES_MOVE:
     case DRV_CLI_RES_CLEAR:
         print_resource_change(args, obj);
+        break;
+    case DRV_CLI_PROP_LIST:
+        drv_cli_print_properties(obj);
+        break;
+    case DRV_CLI_PROP_SET:
+        printf("%s = %s\n", args->prop_key,
+               json_object_get_string_member_with_default(obj, "value", args->prop_value));
+        break;
+    case DRV_CLI_PROP_UNSET:
+        printf("%s unset (default %s)\n", args->prop_key,
+               json_object_get_string_member_with_default(obj, "value", "?"));
         break;
     default: {
         const char *node = json_object_get_string_member_with_default(obj, "node", NULL);

@@ -277,8 +277,6 @@ void node_daemon_start(simnode_t *nd)
         .stop_grace_ms = 2000,
         .request_timeout_ms = 5000,
         .migration = true,
-        .max_failures = DRV_MAX_FAILURES,
-        .failure_window_ms = DRV_FAILURE_WINDOW_MS,
     };
 
     if (nd->daemon_up || !nd->host_up) {

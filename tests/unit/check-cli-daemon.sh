@@ -88,6 +88,45 @@ expect 0 "status as JSON" $D --output-as json status
 grep -q '"corosync_connected" : false' "$tmp/out" && ok "JSON status has corosync_connected" ||
     bad "JSON status: $(cat "$tmp/out")"
 expect 0 "node list" $D node list
+
+# Requests the CLI never builds, through a raw IPC client.
+RAW="$DROVER_BUILDDIR/tests/unit/ipc-raw"
+# 200 KB of nested arrays: json-glib's recursion used to overflow droverd's stack (exit 139)
+{
+    printf '{"op": "status", "x": '
+    head -c 100000 /dev/zero | tr '\0' '['
+    head -c 100000 /dev/zero | tr '\0' ']'
+    printf '}'
+} >"$tmp/deep.json"
+expect 0 "a 200 KB nested-array request is answered" "$RAW" "drv-test-$$" <"$tmp/deep.json"
+grep -q '"rc":-1001' "$tmp/out" && grep -q "nested too deeply" "$tmp/out" &&
+    ok "nested request refused with an error reply" || bad "reply: $(cat "$tmp/out")"
+kill -0 "$dpid" 2>/dev/null && ok "droverd still alive after the nested request" ||
+    bad "droverd died on the nested request"
+expect 0 "droverd still answers after the nested request" $D status
+printf '{"op": "status", "x": "[[[[\\"]]]]"}' >"$tmp/strbr.json"
+expect 0 "brackets inside strings do not count as nesting" "$RAW" "drv-test-$$" <"$tmp/strbr.json"
+grep -q '"rc":0' "$tmp/out" && ok "request with brackets in a string served" ||
+    bad "reply: $(cat "$tmp/out")"
+# cluster properties without corosync: the defaults, and refusals on both sides
+expect 0 "property list without corosync" $D property list
+grep -q "^failure-threshold  *3  *(default)" "$tmp/out" && ok "property list shows defaults" ||
+    bad "stdout: $(cat "$tmp/out")"
+expect 2 "property set of an unknown key (CLI)" $D property set no-such-key 1
+grep -q "valid: failure-threshold" "$tmp/err" && ok "unknown key message lists the valid ones" ||
+    bad "stderr: $(cat "$tmp/err")"
+expect 2 "property set of a bad value (CLI)" $D property set failure-threshold 0
+printf '{"op": "property-set", "key": "no-such-key", "value": "1"}' >"$tmp/p1.json"
+expect 0 "property-set of an unknown key sent raw" "$RAW" "drv-test-$$" <"$tmp/p1.json"
+grep -q '"rc":-1001' "$tmp/out" && grep -q "unknown property" "$tmp/out" &&
+    ok "droverd refuses an unknown property" || bad "reply: $(cat "$tmp/out")"
+printf '{"op": "property-set", "key": "balance-level", "value": "extreme"}' >"$tmp/p2.json"
+expect 0 "property-set of a bad value sent raw" "$RAW" "drv-test-$$" <"$tmp/p2.json"
+grep -q '"rc":-1001' "$tmp/out" && ok "droverd refuses a bad property value" ||
+    bad "reply: $(cat "$tmp/out")"
+printf '{"op": "status"' >"$tmp/trunc.json"
+expect 0 "a truncated request is answered" "$RAW" "drv-test-$$" <"$tmp/trunc.json"
+grep -q '"rc":-1001' "$tmp/out" && ok "truncated request refused" || bad "reply: $(cat "$tmp/out")"
 expect 1 "a second droverd on the same IPC name refuses to start" "$DROVERD" -f -c "$tmp/drover.conf"
 expect 0 "the first droverd still answers" $D status
 expect 5 "standby of a node not in the nodelist" $D node standby ghost
@@ -274,6 +313,23 @@ EOC
     wait_for "vm1 stops" list_has "vm1  *stopped  *target stopped"
     expect 0 "resource move" $D resource move vm1 n1
     expect 5 "move to a node not in the nodelist" $D resource move vm1 n9
+    expect 0 "node standby n1" $D node standby n1
+    expect 8 "move to a node in standby is refused" $D resource move vm1 n1
+    grep -q "cannot take the VM: n1 is in standby" "$tmp/err" && ok "standby refusal says why" ||
+        bad "stderr: $(cat "$tmp/err")"
+    expect 8 "JSON refusal of a move" $D --output-as json resource move vm1 n1
+    grep -q '"rc" : -1016' "$tmp/out" && ok "JSON carries -1016" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "node online n1" $D node online n1
+    sed 's/vm1/vm5/; s/6f0e3a52/9f0e3a52/' "$tmp/vm1.xml" >"$tmp/vm5.xml"
+    expect 0 "add a VM bigger than the node" $D resource add vm5 --domain-xml "$tmp/vm5.xml" \
+        --cpu 4096 --stopped
+    expect 8 "move to a node without room is refused" $D resource move vm5 n1
+    grep -q "n1 has no room for vm5: it needs 4096 vCPUs" "$tmp/err" && ok "room refusal says why" ||
+        bad "stderr: $(cat "$tmp/err")"
+    $D resource show vm5 >"$tmp/out" 2>&1
+    grep -q "^Move to: *(no constraint)" "$tmp/out" && ok "refused move changed nothing" ||
+        bad "show: $(cat "$tmp/out")"
+    expect 0 "remove the big VM" $D resource remove vm5
     expect 0 "resource clear" $D resource clear vm1
     expect 0 "resource start" $D resource start vm1
     wait_for "vm1 runs again" list_has "vm1  *running on n1"
@@ -283,6 +339,32 @@ EOC
     expect 0 "JSON status" $D --output-as json status
     grep -q '"state" : "running"' "$tmp/out" && ok "JSON status carries resource state" ||
         bad "stdout: $(cat "$tmp/out")"
+
+    # cluster properties, replicated
+    expect 0 "property set" $D property set failure-threshold 5
+    grep -q "^failure-threshold = 5" "$tmp/out" && ok "property set output" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "property set of a duration as JSON" $D --output-as json property set failure-window 20m
+    grep -q '"value" : "1200"' "$tmp/out" && ok "duration stored in seconds" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "property list" $D property list
+    grep -q "^failure-threshold  *5  *3 " "$tmp/out" && grep -q "^failure-window  *1200 s  *600 s " "$tmp/out" &&
+        grep -q "^balance-level  *off  *(default)" "$tmp/out" && ok "list shows values and defaults" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 2 "property set of a bad value" $D property set failure-threshold 1001
+    expect 2 "property set of an unknown key" $D property set stonith-enabled true
+    expect 0 "property list as JSON" $D --output-as json property list
+    grep -q '"key" : "failure-threshold",  *"value" : "5"' "$tmp/out" ||
+        tr -d '\n ' <"$tmp/out" | grep -q '"key":"failure-threshold","value":"5","default":"3","is_default":false' &&
+        ok "refusals changed nothing" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "property unset" $D property unset failure-threshold
+    grep -q "failure-threshold unset (default 3)" "$tmp/out" && ok "unset output" ||
+        bad "stdout: $(cat "$tmp/out")"
+    $D property list >"$tmp/out" 2>&1
+    grep -q "^failure-threshold  *3  *(default)" "$tmp/out" && ok "back to the default" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 2 "property unset of an unknown key" $D property unset stonith-enabled
+
     kill -TERM "$dpid"
     wait "$dpid"
     rc=$?

@@ -10,6 +10,7 @@
 
 #include "drover/results.h"
 #include "agent.h"
+#include "ipc.h"
 
 static char *tmpdir;
 

@@ -286,8 +286,57 @@ static void test_help_version_simulate(void)
     g_free(err);
 }
 
+static void test_property(void)
+{
+    drv_cli_args_t a;
+    char *err = NULL;
+
+    memset(&a, 0, sizeof(a));
+    OK("property list");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_PROP_LIST);
+    OK("--output-as json property list");
+    CU_ASSERT_EQUAL(a.output, DRV_CLI_OUT_JSON);
+    OK("property set failure-threshold 5");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_PROP_SET);
+    CU_ASSERT_STRING_EQUAL(a.prop_key, "failure-threshold");
+    CU_ASSERT_STRING_EQUAL(a.prop_value, "5");
+    /* the value goes out in canonical form */
+    OK("property set failure-window 10m");
+    CU_ASSERT_STRING_EQUAL(a.prop_value, "600");
+    OK("property set fencing-enabled no");
+    CU_ASSERT_STRING_EQUAL(a.prop_value, "false");
+    OK("property set no-quorum-policy freeze --timeout 5");
+    CU_ASSERT_STRING_EQUAL(a.prop_value, "freeze");
+    CU_ASSERT_EQUAL(a.timeout_s, 5);
+    OK("property unset balance-level");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_PROP_UNSET);
+    CU_ASSERT_STRING_EQUAL(a.prop_key, "balance-level");
+    CU_ASSERT_PTR_NULL(a.prop_value);
+
+    BAD("property");
+    BAD("property frob");
+    BAD("property list extra");
+    BAD("property set failure-threshold");
+    BAD("property set failure-threshold 3 4");
+    BAD("property unset");
+    BAD("property unset a b");
+    BAD("property set no-such-key 1");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "valid: failure-threshold, failure-window"));
+    BAD("property unset no-such-key");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown property 'no-such-key'"));
+    BAD("property set failure-threshold 0");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "from 1 to 1000"));
+    BAD("property set failure-threshold many");
+    BAD("property set balance-level extreme");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "off | low | medium | high"));
+    BAD("property set fencing-enabled maybe");
+    drv_cli_args_clear(&a);
+    g_free(err);
+}
+
 static void test_exit_codes(void)
 {
+    CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_CANNOT_PLACE), 8);
     CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_NO_DAEMON), 3);
     CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_NOT_QUORATE), 4);
     CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_UNKNOWN_NODE), 5);
@@ -309,6 +358,7 @@ int main(void)
     CU_add_test(suite, "node subcommands", test_node);
     CU_add_test(suite, "resource subcommands", test_resource);
     CU_add_test(suite, "help, version, simulate", test_help_version_simulate);
+    CU_add_test(suite, "property subcommands", test_property);
     CU_add_test(suite, "exit codes", test_exit_codes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
