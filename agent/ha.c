@@ -79,6 +79,7 @@ static void op_view(void *ud, drv_ha_rt_view_t *out)
     out->quorate = v.quorate;
     out->coordinator = v.coordinator != 0 && v.coordinator == drv_cs_info(ha->a->cs)->local_nodeid;
     out->me = local_name(ha);
+    out->confirmed_seq = v.confirmed_seq;
 }
 
 static bool is_member(const drv_cluster_view_t *v, uint32_t id)
@@ -293,7 +294,10 @@ static void cb_op_done(void *ud, uint64_t op_id, int rc, const char *errmsg)
 
 static void cb_reconciled(void *ud)
 {
-    drv_ha_kick(ud);
+    drv_ha_t *ha = ud;
+
+    drv_ha_rt_reconciled(ha->rt);
+    drv_ha_kick(ha);
 }
 
 static const drv_virt_cb_t virt_cb = {cb_conn_changed, cb_dom_changed, cb_op_done,

@@ -71,6 +71,7 @@ struct drv_cluster {
     bool applied_in_flight;
     uint64_t applied_sent;
     bool persist_failed; /* rule C5: the last persist failed; confirm nothing until one works */
+    uint64_t confirmed_seq; /* rule C7: the state up to this seq is held by a quorum */
 };
 
 static int member_cmp(const drv_member_t *a, const drv_member_t *b)
@@ -454,6 +455,7 @@ static void on_state(drv_cluster_t *c, drv_member_t from, drv_msg_t *m)
     m->state = NULL;
     c->phase = DRV_PHASE_ACTIVE;
     c->endorsed = false;
+    c->confirmed_seq = c->st->seq; /* every participant activates this same state */
     persist(c);
     qb_log(LOG_NOTICE, "cluster: sync round %016" PRIx64 " active with %u members, state epoch %"
            PRIu64 " seq %" PRIu64 " from node %u", c->round, c->participants->len, c->st->epoch,
@@ -480,6 +482,10 @@ static void on_quorum(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
     }
     notify(c);
 }
+
+/* Room a resource needs beyond its definition while it is operated: a report entry per node,
+ * assignment and migration names, failure and waiting texts. */
+#define DRV_RES_HEADROOM (8 * 1024)
 
 /* The whole state travels as one STATE message and one file: a command that would grow it
  * past DRV_WIRE_MAX_MSG is refused (the same verdict everywhere: equal states, equal sizes). */
@@ -522,12 +528,13 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
             return DRV_ERR_EXISTS;
         }
         if (g_hash_table_size(c->st->resources) >= DRV_WIRE_MAX_ENTRIES
-            || !fits(c, drv_wire_resource_size(m->cmd_res))) {
+            || !fits(c, drv_wire_resource_size(m->cmd_res) + DRV_RES_HEADROOM)) {
             return DRV_ERR_LIMIT;
         }
         add = drv_resource_copy(m->cmd_res);
         add->gen = 0;
         add->ver = 1;
+        add->changed_seq = c->st->seq + 1;
         add->mig_gen = 0;
         set_str(&add->mig_from, NULL);
         set_str(&add->mig_to, NULL);
@@ -616,7 +623,7 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
             n->failures = 0;
             n->window_start = 0;
         }
-        if (m->cmd_obs == DRV_OBS_FAILED) {
+        if (m->cmd_obs == DRV_OBS_FAILED && !m->cmd_flag) {
             g_autofree char *text = short_text(m->cmd_value2[0] ? m->cmd_value2 : "failed");
 
             if (!fits(c, 2 * strlen(text) + strlen(m->cmd_value) + 64)) {
@@ -706,13 +713,32 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
         return DRV_ERR_BAD_ARGS;
     }
     r->ver++;
+    r->changed_seq = c->st->seq + 1; /* apply_cmd counts this command next */
     return DRV_OK;
+}
+
+/* The most a command other than RES_ADD can grow the state by: its strings and one new table
+ * entry. A failure report's text is bounded separately (dropped rather than outgrow). */
+static size_t growth_bound(const drv_msg_t *m)
+{
+    size_t n = 64 + strlen(m->cmd_name) + strlen(m->cmd_value);
+
+    if (m->cmd_type != DRV_CMD_RES_REPORT) {
+        n += strlen(m->cmd_value2);
+    }
+    return n;
 }
 
 static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
 {
     int rc = DRV_OK;
 
+    /* Whatever grows the state is checked against its size limit first (the same verdict on
+     * every node), so the state always encodes; RES_ADD reserves room for its operation. */
+    if (m->cmd_type != DRV_CMD_RES_ADD && m->cmd_type != DRV_CMD_SETTING_DEL
+        && m->cmd_type != DRV_CMD_RES_PURGE && !fits(c, growth_bound(m))) {
+        return DRV_ERR_LIMIT;
+    }
     switch (m->cmd_type) {
     case DRV_CMD_NODE_STANDBY:
     case DRV_CMD_NODE_MAINTENANCE: {
@@ -811,6 +837,34 @@ static void confirm_pending(drv_cluster_t *c)
     }
 }
 
+static gint cmp_u64_desc(gconstpointer a, gconstpointer b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x > y ? -1 : x < y ? 1 : 0;
+}
+
+/* Rule C7: the highest seq that a quorum of participants confirmed applying. A node acts on a
+ * change (starts or migrates a VM) only once it is confirmed: a command delivered only in this
+ * node's transitional configuration, which the other side of a partition never applies, is
+ * never acted on. */
+static void advance_confirmed(drv_cluster_t *c)
+{
+    uint32_t need = c->min_members ? c->min_members : 1;
+    g_autoptr(GArray) v = g_array_copy(c->acked);
+    uint64_t q;
+
+    if (v->len < need) {
+        return;
+    }
+    g_array_sort(v, cmp_u64_desc);
+    q = g_array_index(v, uint64_t, need - 1);
+    if (q > c->confirmed_seq) {
+        c->confirmed_seq = q;
+        notify(c);
+    }
+}
+
 static void on_applied(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
 {
     int i = participant_index(c, from);
@@ -828,6 +882,7 @@ static void on_applied(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
         }
     }
     confirm_pending(c);
+    advance_confirmed(c);
 }
 
 static void on_cmd(drv_cluster_t *c, drv_member_t from, const drv_msg_t *m)
@@ -1000,6 +1055,7 @@ void drv_cluster_get_view(const drv_cluster_t *c, drv_cluster_view_t *view)
     view->coordinator = (view->quorate && l) ? l->nodeid : 0;
     view->round = c->round;
     view->persist_failed = c->persist_failed;
+    view->confirmed_seq = c->phase == DRV_PHASE_ACTIVE ? c->confirmed_seq : 0;
     view->n_members = shown->len;
     view->members = (const drv_member_t *)shown->data;
 }

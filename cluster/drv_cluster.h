@@ -101,6 +101,8 @@ typedef struct drv_cluster_view {
     uint32_t coordinator;  /* nodeid of the coordinator, 0 when none (not quorate / syncing) */
     uint64_t round;        /* identifier of the current membership round */
     bool persist_failed;   /* the last attempt to make the state durable here failed */
+    uint64_t confirmed_seq; /* rule C7: the state up to this seq is held by a quorum of this
+                               round's participants (0 when not active) */
     size_t n_members;
     const drv_member_t *members; /* sorted by nodeid; valid until the next call into the core */
 } drv_cluster_view_t;

@@ -83,6 +83,8 @@ struct drv_resource {
      * carry the version they were computed from and are refused (DRV_ERR_STALE) when it is
      * no longer current: a decision is never applied to a state it was not made from. */
     uint64_t ver;
+    uint64_t changed_seq; /* the state's seq when ver last moved: a node starts or migrates
+                             the VM only once a quorum confirmed that far (rule C7) */
 
     /* Live migration in flight, a replicated record: set by the source (RES_MIG_BEGIN) before
      * it asks libvirt to migrate, cleared by the source (RES_MIG_END: done or rolled back)

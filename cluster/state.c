@@ -188,6 +188,7 @@ drv_resource_t *drv_resource_copy(const drv_resource_t *r)
     c->failed = g_strdup(r->failed);
     c->waiting = g_strdup(r->waiting);
     c->ver = r->ver;
+    c->changed_seq = r->changed_seq;
     c->mig_from = g_strdup(r->mig_from);
     c->mig_to = g_strdup(r->mig_to);
     c->mig_gen = r->mig_gen;
@@ -212,7 +213,8 @@ bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b)
         || g_strcmp0(a->move_to, b->move_to) || g_strcmp0(a->assigned, b->assigned)
         || g_strcmp0(a->moving_from, b->moving_from) || a->gen != b->gen
         || g_strcmp0(a->failed, b->failed) || g_strcmp0(a->waiting, b->waiting)
-        || a->ver != b->ver || g_strcmp0(a->mig_from, b->mig_from)
+        || a->ver != b->ver || a->changed_seq != b->changed_seq
+        || g_strcmp0(a->mig_from, b->mig_from)
         || g_strcmp0(a->mig_to, b->mig_to) || a->mig_gen != b->mig_gen
         || g_strcmp0(a->last_failure, b->last_failure) || a->prefer->len != b->prefer->len
         || a->anti_affinity->len != b->anti_affinity->len

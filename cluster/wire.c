@@ -129,6 +129,7 @@ static void put_resource(GByteArray *b, const drv_resource_t *r)
     put_opt(b, r->failed);
     put_opt(b, r->waiting);
     put_u64(b, r->ver);
+    put_u64(b, r->changed_seq);
     put_opt(b, r->mig_from);
     put_opt(b, r->mig_to);
     put_u64(b, r->mig_gen);
@@ -630,6 +631,7 @@ static drv_resource_t *get_resource(reader_t *r)
     res->failed = get_opt(r, "resource: bad failed");
     res->waiting = get_opt(r, "resource: bad waiting");
     res->ver = get_u64(r, "resource: truncated version");
+    res->changed_seq = get_u64(r, "resource: truncated change seq");
     res->mig_from = get_opt(r, "resource: bad migration source");
     res->mig_to = get_opt(r, "resource: bad migration target");
     res->mig_gen = get_u64(r, "resource: truncated migration generation");

@@ -478,8 +478,11 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
             c = push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_STOPPED, r->gen);
         }
         if (my_window_passed(mine, p)) {
+            /* what the hypervisor shows now, never a repeated "failed" (that would count as
+             * a new failure and open a new window) */
             if (c == NULL) {
-                c = push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, rep, mine->gen);
+                c = push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL,
+                             here ? DRV_OBS_RUNNING : DRV_OBS_STOPPED, mine->gen);
             }
             c->flag = true;
         }
@@ -489,7 +492,9 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
             bool tried = env->attempted && env->attempted(env->ud, r);
 
             if (here && !tried) {
-                push_action(out_acts, DRV_HA_MIGRATE, r, r->mig_to);
+                if (r->changed_seq <= p->confirmed_seq) {
+                    push_action(out_acts, DRV_HA_MIGRATE, r, r->mig_to);
+                }
             } else {
                 c = push_cmd(out_cmds, DRV_CMD_RES_MIG_END, r->name, r->mig_from, r->mig_to, 0,
                              0);
@@ -504,7 +509,10 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
             if (r->role == DRV_ROLE_STARTED && assigned_here && !mig_open
                 && drv_resource_running_elsewhere(r, me) == NULL
                 && (r->moving_from == NULL || released(r, r->moving_from))
-                && drv_ha_recent_failures(r, me, p) < p->max_failures) {
+                && drv_ha_recent_failures(r, me, p) < p->max_failures
+                && r->changed_seq <= p->confirmed_seq) {
+                /* only on a state a quorum holds (C7): never on a change this node may have
+                 * applied alone, in its transitional configuration */
                 push_action(out_acts, DRV_HA_START, r, NULL);
             }
             continue;

@@ -24,6 +24,8 @@ typedef struct drv_ha_params {
     uint32_t max_failures;    /* restarts in place within the window before relocating */
     uint64_t failure_window_ms;
     uint64_t now_ms;          /* the deciding node's MONOTONIC clock (never the wall clock) */
+    uint64_t confirmed_seq;   /* rule C7: the state up to this seq is held by a quorum; a VM is
+                                 started or migrated only when its last change is (0: none) */
 } drv_ha_params_t;
 
 /* A command the decision wants submitted (strings owned). */

@@ -39,6 +39,7 @@ typedef struct drv_ha_rt_view {
     bool quorate;     /* ... and endorsed as quorate */
     bool coordinator; /* this node is the coordinator */
     const char *me;   /* this node's name, NULL while unknown */
+    uint64_t confirmed_seq; /* the core's rule C7 (drv_cluster_view_t) */
 } drv_ha_rt_view_t;
 
 /* One configured node (corosync's nodelist), in nodelist order. */
@@ -112,6 +113,9 @@ bool drv_ha_rt_op_done(drv_ha_rt_t *rt, uint64_t op_id, int rc, const char *errm
  * false: behind our back (crash, guest shutdown, someone's virsh). */
 void drv_ha_rt_dom_changed(drv_ha_rt_t *rt, const char *uuid, const char *name,
                            drv_ha_dom_state_t state, bool by_us, const char *reason);
+/* A full list pass of the hypervisor completed: the table is authoritative again (ends the
+ * wait after a failed migration). */
+void drv_ha_rt_reconciled(drv_ha_rt_t *rt);
 /* Is an operation or a report about UUID in flight here? */
 bool drv_ha_rt_busy(const drv_ha_rt_t *rt, const char *uuid);
 /* Number of operations in flight (the simulator checks that they all end). */

@@ -45,6 +45,8 @@ struct drv_ha_rt {
     GHashTable *migrate_failed; /* "uuid>target" -> monotonic ms of the failure */
     GHashTable *mig_attempted;  /* "uuid@record generation": our libvirt migration of that
                                    record is over; the next pass ends the record */
+    GHashTable *await_list;     /* uuid: a migration of it failed; busy until the next full
+                                   list pass says where it really is */
 };
 
 static void op_free(gpointer p)
@@ -101,7 +103,15 @@ static void busy_add(drv_ha_rt_t *rt, const char *uuid, int delta)
 
 bool drv_ha_rt_busy(const drv_ha_rt_t *rt, const char *uuid)
 {
-    return g_hash_table_contains(rt->busy, uuid);
+    return g_hash_table_contains(rt->busy, uuid) || g_hash_table_contains(rt->await_list, uuid);
+}
+
+void drv_ha_rt_reconciled(drv_ha_rt_t *rt)
+{
+    if (rt != NULL && g_hash_table_size(rt->await_list) > 0) {
+        g_hash_table_remove_all(rt->await_list);
+        kick(rt);
+    }
 }
 
 size_t drv_ha_rt_ops_in_flight(const drv_ha_rt_t *rt)
@@ -432,6 +442,7 @@ void drv_ha_rt_evaluate(drv_ha_rt_t *rt)
     }
     rt->ops->nodes(rt->ud, nodes);
     rt->params.now_ms = rt->ops->now_ms(rt->ud);
+    rt->params.confirmed_seq = v.confirmed_seq;
     /* the cluster properties (replicated): the same thresholds on every node */
     rt->params.max_failures = (uint32_t)drv_prop_int(st, DRV_PROP_FAILURE_THRESHOLD);
     rt->params.failure_window_ms = (uint64_t)drv_prop_int(st, DRV_PROP_FAILURE_WINDOW) * 1000;
@@ -502,6 +513,12 @@ bool drv_ha_rt_op_done(drv_ha_rt_t *rt, uint64_t op_id, int rc, const char *errm
             qb_log(LOG_NOTICE, "HA: %s live-migrated away from here", name);
         }
         migration_over(rt, op, rc == 0);
+        if (rc != 0) {
+            /* a failure in the last phase may still leave the domain at the destination: the
+             * record is ended only from a fresh list pass */
+            g_hash_table_add(rt->await_list, g_strdup(op->uuid));
+            rt->ops->reconcile_now(rt->ud);
+        }
         drop_op(rt, op_id);
         kick(rt);
         return true;
@@ -547,6 +564,7 @@ drv_ha_rt_t *drv_ha_rt_new(const drv_ha_rt_config_t *cfg, const drv_ha_rt_ops_t 
     rt->reqs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, req_free);
     rt->migrate_failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     rt->mig_attempted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    rt->await_list = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return rt;
 }
 
@@ -561,5 +579,6 @@ void drv_ha_rt_free(drv_ha_rt_t *rt)
     g_hash_table_destroy(rt->reqs);
     g_hash_table_destroy(rt->migrate_failed);
     g_hash_table_destroy(rt->mig_attempted);
+    g_hash_table_destroy(rt->await_list);
     g_free(rt);
 }

@@ -99,6 +99,15 @@ void cpg_confchg(sim_t *s)
     s->confchg_pending = false;
     /* EVS: the old rings' messages first, to the part of each ring that stays with the sender */
     cpg_deliver(s, (int)g_queue_get_length(&s->cpgq));
+    if (s->eval_gap) {
+        /* corosync: the old ring's messages reach the daemon before its new configuration
+         * (CPG's confchg comes after the sync on the new ring): it may evaluate in between */
+        for (int i = 0; i < s->n; i++) {
+            if (s->node[i].daemon_up && s->node[i].kicked) {
+                node_evaluate(&s->node[i]);
+            }
+        }
+    }
     for (int comp = 0; comp < SIM_MAXN; comp++) {
         uint32_t mask = 0;
         int hosts = 0;

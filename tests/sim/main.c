@@ -90,6 +90,7 @@ sim_t *sim_new(guint32 seed, int n, bool verbose)
     s->p_start_fail = 30;
     s->p_mig_fail = 100;
     s->p_mig_hang = 50;
+    s->eval_gap = true; /* the real daemon may evaluate there too */
     g_queue_init(&s->cpgq);
     g_queue_init(&s->log);
     for (int i = 0; i < n; i++) {
@@ -268,7 +269,7 @@ int main(int argc, char **argv)
 {
     gint histories = 1, nodes = 0, steps = 40;
     gint64 seed = -1;
-    gboolean verbose = FALSE;
+    gboolean verbose = FALSE, list = FALSE;
     gchar *scenario = NULL;
     GOptionEntry entries[] = {
         {"histories", 0, 0, G_OPTION_ARG_INT, &histories, "random histories to run", "N"},
@@ -277,6 +278,7 @@ int main(int argc, char **argv)
         {"steps", 0, 0, G_OPTION_ARG_INT, &steps, "fault steps per history", "N"},
         {"scenario", 0, 0, G_OPTION_ARG_STRING, &scenario, "run a named scenario (or all)", "NAME"},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "print every event", NULL},
+        {"list", 0, 0, G_OPTION_ARG_NONE, &list, "print the scenario names", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- Drover whole-cluster simulator");
@@ -291,6 +293,12 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (list) {
+        for (const sim_scenario_t *sc = sim_scenarios; sc->name; sc++) {
+            printf("%s\n", sc->name);
+        }
+        return 0;
+    }
     if (scenario != NULL) {
         int rc = run_scenarios(scenario, verbose);
 

@@ -28,6 +28,9 @@ mutations=(
 "gone-nodes-pinned|ha/decide.c|s.replace('static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n{\n    GHashTableIter it;\n    gpointer k, v;\n', 'static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n{\n    GHashTableIter it;\n    gpointer k, v;\n\n    if (r) {\n        return NULL;\n    }\n')"
 "move-never-stops|ha/decide.c|s.replace('e->pin_dropped = true;\n            vm->pin_node = -1;', 'e->pin_dropped = false;').replace('&& (ex[v].pin_dropped || target < 0)) {', '&& ex[v].pin_dropped) {')"
 "migration-job-busy|ha/runtime.c|s.replace('|| (rt->ops->migrating && rt->ops->migrating(rt->ud, uuid))', '|| 0')"
+"quorum-confirmed-start|ha/decide.c|s.replace('&& r->changed_seq <= p->confirmed_seq) {', ') {').replace('if (r->changed_seq <= p->confirmed_seq) {', 'if (1) {')"
+"expire-no-recount|ha/decide.c,cluster/cluster.c|s.replace('here ? DRV_OBS_RUNNING : DRV_OBS_STOPPED, mine->gen', 'rep, mine->gen').replace('DRV_OBS_FAILED && !m->cmd_flag', 'DRV_OBS_FAILED')"
+"state-cap|cluster/cluster.c|s.replace('&& !fits(c, growth_bound(m))', '&& 0 && !fits(c, growth_bound(m))').replace('drv_wire_resource_size(m->cmd_res) + DRV_RES_HEADROOM', 'drv_wire_resource_size(m->cmd_res)')"
 "reporter-clock|ha/decide.c|s.replace('    return n ? n->failures : 0;\n}', '    if (n && p->now_ms > n->window_start && p->now_ms - n->window_start > p->failure_window_ms) {\n        return 0;\n    }\n    return n ? n->failures : 0;\n}')"
 )
 
@@ -61,7 +64,15 @@ EOF
     # shellcheck disable=SC2086
     gcc -O1 -w -o "$work/drover-sim" $flags -I"$s/cluster" -I"$s/ha" -I"$s/policy" \
         "$s"/common/*.c "$s"/cluster/*.c "$s"/policy/*.c "$s"/ha/*.c "$s"/tests/sim/*.c $libs
-    failed=$("$work/drover-sim" --scenario all 2>&1 | sed -n 's/^FAIL \([^ ]*\).*/\1/p' | tr '\n' ' ' || true)
+    failed=""
+    for sc in $("$work/drover-sim" --list); do
+        out=$("$work/drover-sim" --scenario "$sc" 2>&1) && rc=0 || rc=$?
+        if [ "$rc" = 1 ]; then
+            failed="$failed$sc "
+        elif [ "$rc" != 0 ]; then
+            failed="$failed$sc(crashed:$rc) "
+        fi
+    done
     hl=$("$work/drover-sim" --histories "$hist" --seed 1 2>&1 | grep '^sim:' || true)
     echo "mutation $name: scenarios failed: ${failed:-none}; histories: ${hl#sim: }"
     if [ -z "$failed" ] && echo "$hl" | grep -q ' 0 failed'; then

@@ -87,6 +87,7 @@ static void r_view(void *ud, drv_ha_rt_view_t *out)
     out->quorate = v.quorate;
     out->coordinator = v.coordinator == (uint32_t)nd->idx + 1;
     out->me = nd->name;
+    out->confirmed_seq = v.confirmed_seq;
 }
 
 static void r_nodes(void *ud, GArray *out)
@@ -171,7 +172,10 @@ static int r_migrate(void *ud, uint64_t op_id, const char *uuid, const char *tar
 
 static void r_reconcile_now(void *ud)
 {
-    node_kick(ud);
+    simnode_t *nd = ud;
+
+    nd->reconcile_req = true; /* the list pass completes before the next evaluation */
+    node_kick(nd);
 }
 
 /* Each host's monotonic clock counts from its own boot (plus a per-host uptime before the
@@ -234,6 +238,10 @@ void node_evaluate(simnode_t *nd)
 {
     nd->kicked = false;
     if (nd->daemon_up) {
+        if (nd->reconcile_req && hv_valid(&nd->hv)) {
+            nd->reconcile_req = false;
+            drv_ha_rt_reconciled(nd->rt);
+        }
         drv_ha_rt_evaluate(nd->rt);
     }
 }

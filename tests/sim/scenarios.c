@@ -4,6 +4,7 @@
  * checked after every tick as always. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "drover/results.h"
@@ -260,6 +261,159 @@ static bool sc_source_restart_mid_migration(sim_t *s)
     return s->failure == NULL && expect_no_downtime(s, 0) && expect_once(s, 0, -1, 30000);
 }
 
+/* ---- review 1: an ASSIGN delivered only on the coordinator's side of a partition (rule C7) ---- */
+
+static bool p_held(sim_t *s, void *ud)
+{
+    return g_queue_get_length(&((simnode_t *)ud)->held) > 0;
+}
+
+static bool sc_transitional_assign(sim_t *s)
+{
+    sim_boot(s);
+    s->eval_gap = true;
+    N1->hold_from_assign = true;
+    admin_add(N2, 0, 1, true, 1, "n1");
+    if (!sim_run_until(s, 20000, p_held, N1)) {
+        sim_fail(s, "n1 never assigned");
+        return false;
+    }
+    /* n1's ASSIGN(vm1 -> n1) is multicast in the current ring; n1 is cut off before anyone
+     * else receives it (EVS: n1 delivers it in its transitional configuration) */
+    cpg_release(N1);
+    cpg_cut(s, N1, false);
+    sim_run(s, 30000);
+    return expect_once(s, 0, -1, 1000);
+}
+
+/* ---- review 3: a FAILED report that is also the release: the expiry must not re-count it ---- */
+
+static bool p_n1_start_queued(sim_t *s, void *ud)
+{
+    hv_op_t *op = g_queue_peek_head(&s->node[0].hv.ops);
+
+    (void)ud;
+    return op && op->kind == HVOP_START;
+}
+
+static bool sc_expire_failed(sim_t *s)
+{
+    const drv_resource_t *r;
+    const drv_res_node_t *n;
+    uint64_t ver0;
+
+    sim_boot(s);
+    admin_submit(N1, DRV_CMD_SETTING_SET, "property/failure-window", "60", false);
+    sim_run(s, 500);
+    s->start_ms = 4000;
+    s->p_start_fail = 1000;
+    admin_add(N2, 0, 1, false, 1, "n1");
+    if (!sim_run_until(s, 20000, p_n1_start_queued, NULL)) {
+        sim_fail(s, "n1 never started vm1");
+        return false;
+    }
+    s->p_start_fail = 0;
+    admin_submit(N2, DRV_CMD_NODE_STANDBY, "n1", NULL, true);
+    if (!wait_running(s, 0, 1, 30000)) {
+        return false;
+    }
+    admin_submit(N2, DRV_CMD_NODE_STANDBY, "n1", NULL, false);
+    sim_run(s, 5000);
+    r = res(s, 0);
+    ver0 = r->ver;
+    n = g_hash_table_lookup(r->nodes, "n1");
+    sim_log(s, "after move: n1 obs %d failures %u ver %llu", n ? (int)n->obs : -1,
+            n ? n->failures : 0, (unsigned long long)ver0);
+    for (int k = 0; k < 6; k++) {
+        sim_run(s, 60000);
+        r = res(s, 0);
+        n = g_hash_table_lookup(r->nodes, "n1");
+        sim_log(s, "t+%d min: n1 obs %d failures %u ver %llu", k + 1, n ? (int)n->obs : -1,
+                n ? n->failures : 0, (unsigned long long)r->ver);
+    }
+    if (n && n->failures > 0) {
+        sim_fail(s, "n1's failure count of vm1 never expires (obs %d, failures %u)", (int)n->obs,
+                 n->failures);
+        return false;
+    }
+    return true;
+}
+
+/* ---- review: a start in flight in libvirtd across a droverd restart ---- */
+
+static bool sc_start_across_restart(sim_t *s)
+{
+    sim_boot(s);
+    s->start_ms = 8000;
+    admin_add(N2, 0, 1, false, 1, "n1");
+    if (!sim_run_until(s, 20000, p_n1_start_queued, NULL)) {
+        sim_fail(s, "n1 never started vm1");
+        return false;
+    }
+    node_daemon_stop(N1);
+    sim_run(s, 200);
+    node_daemon_start(N1);
+    sim_run(s, 300);
+    admin_submit(N2, DRV_CMD_NODE_STANDBY, "n1", NULL, true);
+    sim_run(s, 30000);
+    return expect_once(s, 0, -1, 1000);
+}
+
+/* ---- review 2: the state never outgrows its cap (each growing command is checked) ---- */
+
+#include "wire.h"
+
+static int add_filler(sim_t *s, int k, size_t xml_len)
+{
+    drv_resource_t *r = drv_resource_new(NULL);
+    drv_cmd_t cmd = {.type = DRV_CMD_RES_ADD};
+    uint64_t req = 0;
+    int rc;
+
+    g_free(r->name);
+    r->name = g_strdup_printf("filler%d", k);
+    r->uuid = g_strdup_printf("00000000-0000-4000-8000-1000000000%02d", k);
+    r->domain = g_strdup(r->name);
+    r->xml = g_malloc(xml_len + 1);
+    memset(r->xml, 'x', xml_len);
+    r->xml[xml_len] = 0;
+    r->cpu = 1;
+    r->memory_mib = 512;
+    r->role = DRV_ROLE_STOPPED;
+    cmd.name = r->name;
+    cmd.res = r;
+    rc = drv_cluster_submit(N1->c, &cmd, s->now, 5000, &req);
+    sim_run(s, 300);
+    drv_resource_free(r);
+    return rc;
+}
+
+static bool sc_state_cap(sim_t *s)
+{
+    sim_boot(s);
+    /* fill the state in steps down to a few bytes of room; whatever is accepted, probes,
+     * assignments and texts follow, and a daemon restart makes the winner encode STATE */
+    for (int k = 0; k < 12; k++) {
+        size_t sz = drv_wire_state_size(node_state(N1));
+        size_t room = sz < DRV_WIRE_MAX_MSG ? DRV_WIRE_MAX_MSG - sz : 0;
+
+        add_filler(s, k, room > 250 * 1024 ? 250 * 1024 : room > 600 ? room - 500 : 1);
+    }
+    sim_run(s, 3000);
+    node_daemon_stop(N3);
+    sim_run(s, 500);
+    node_daemon_start(N3);
+    sim_run(s, 3000);
+    for (int i = 0; i < s->n; i++) {
+        if (node_state(&s->node[i]) != NULL
+            && drv_wire_state_size(node_state(&s->node[i])) > DRV_WIRE_MAX_MSG) {
+            sim_fail(s, "%s's state outgrew its cap", s->node[i].name);
+            return false;
+        }
+    }
+    return s->failure == NULL;
+}
+
 /* ---- 3 ---- */
 
 static bool p_assigned(sim_t *s, void *ud)
@@ -415,5 +569,9 @@ const sim_scenario_t sim_scenarios[] = {
     {"move-to-full", sc_move_to_full},
     {"clock-step", sc_clock_step},
     {"source-restart-mid-migration", sc_source_restart_mid_migration},
+    {"transitional-assign", sc_transitional_assign},
+    {"expire-failed", sc_expire_failed},
+    {"start-across-restart", sc_start_across_restart},
+    {"state-cap", sc_state_cap},
     {NULL, NULL},
 };

@@ -65,6 +65,7 @@ struct simnode {
     drv_ha_rt_t *rt;
     drv_state_t *disk; /* the persisted state file (survives daemon and host restarts) */
     bool kicked;
+    bool reconcile_req; /* the runtime asked for a list pass */
     int64_t wall_offset_ms;  /* stepped by faults: nothing in Drover may read it */
     uint64_t boot_at;        /* sim time of the host's boot: its monotonic clock starts there */
     uint32_t cpu;
@@ -108,6 +109,7 @@ struct sim {
     unsigned start_ms, stop_ms, mig_copy_ms, mig_switch_ms;
     /* random faults in ops */
     unsigned p_start_fail, p_mig_fail, p_mig_hang; /* per mille */
+    bool eval_gap; /* daemons evaluate between an old ring's last deliveries and the confchg */
     bool deliver_all; /* deliver the whole CPG queue at every tick */
     char *failure;    /* first violated check */
     uint64_t zero_copy_ms[SIM_NVM]; /* time a started VM spent running nowhere, after it ran */

@@ -265,7 +265,7 @@ static void test_restart_in_place_then_relocate(void)
      * (monotonic) clock: the coordinator never compares clocks */
     drv_resource_node(r, "n3", false)->window_start = params.now_ms - 700000;
     EXPECT(local(st, "n2", none), "");
-    EXPECT(local(st, "n3", none), "REPORT vm1 failed expire");
+    EXPECT(local(st, "n3", none), "REPORT vm1 stopped expire");
     drv_resource_node(r, "n3", false)->failures = 0;
     r->ver++;
     EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n3 n1");
@@ -661,7 +661,7 @@ static void test_seq8_failure_window_clock(void)
     EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n1 n2");
     /* the reporter's clock restarted: its window is over, by its own word */
     drv_resource_node(r, "n2", false)->window_start = params.now_ms + 5000;
-    EXPECT(local(st, "n2", none), "REPORT vm1 failed expire");
+    EXPECT(local(st, "n2", none), "REPORT vm1 stopped expire");
 }
 
 int main(void)
