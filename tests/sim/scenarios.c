@@ -393,11 +393,22 @@ static bool sc_state_cap(sim_t *s)
     sim_boot(s);
     /* fill the state in steps down to a few bytes of room; whatever is accepted, probes,
      * assignments and texts follow, and a daemon restart makes the winner encode STATE */
+    size_t base;
+    drv_resource_t *probe = drv_resource_new("filler0");
+
+    probe->uuid = g_strdup("00000000-0000-4000-8000-100000000000");
+    probe->domain = g_strdup("filler0");
+    probe->xml = g_strdup("x");
+    probe->cpu = 1;
+    probe->memory_mib = 512;
+    base = drv_wire_resource_size(probe) - 1;
+    drv_resource_free(probe);
     for (int k = 0; k < 12; k++) {
         size_t sz = drv_wire_state_size(node_state(N1));
         size_t room = sz < DRV_WIRE_MAX_MSG ? DRV_WIRE_MAX_MSG - sz : 0;
 
-        add_filler(s, k, room > 250 * 1024 ? 250 * 1024 : room > 600 ? room - 500 : 1);
+        /* big ones, then one that leaves 40 bytes (refused when room is reserved) */
+        add_filler(s, k, room > 250 * 1024 ? 250 * 1024 : room > base + 41 ? room - base - 40 : 1);
     }
     sim_run(s, 3000);
     node_daemon_stop(N3);
