@@ -177,9 +177,8 @@ static int op_migrate(void *ud, uint64_t op_id, const char *uuid, const char *ta
         return DRV_ERR_BAD_ARGS;
     }
     dest = fill_template(ha->a->cfg.migration_uri, n->addr);
-    stream = ha->a->cfg.migration_transport
-                 ? fill_template(ha->a->cfg.migration_transport, n->addr)
-                 : NULL;
+    stream = ha->a->cfg.migration_transport ? fill_template(ha->a->cfg.migration_transport, n->addr)
+                                            : NULL;
     qb_log(LOG_INFO, "HA: migration of %s to %s goes to %s", uuid, target, dest);
     return drv_virt_migrate(ha->virt, op_id, uuid, dest, stream);
 }
@@ -262,8 +261,10 @@ static void cb_conn_changed(void *ud, bool connected)
     if (connected) {
         qb_log(LOG_NOTICE, "HA: libvirt connected (%s)", ha->a->cfg.libvirt_uri);
     } else {
-        qb_log(LOG_WARNING, "HA: libvirt unreachable (%s): local VMs are left as they are and "
-                            "not reported until it is back", ha->a->cfg.libvirt_uri);
+        qb_log(LOG_WARNING,
+               "HA: libvirt unreachable (%s): local VMs are left as they are and "
+               "not reported until it is back",
+               ha->a->cfg.libvirt_uri);
     }
     drv_ha_kick(ha);
 }
@@ -300,8 +301,7 @@ static void cb_reconciled(void *ud)
     drv_ha_kick(ha);
 }
 
-static const drv_virt_cb_t virt_cb = {cb_conn_changed, cb_dom_changed, cb_op_done,
-                                      cb_reconciled};
+static const drv_virt_cb_t virt_cb = {cb_conn_changed, cb_dom_changed, cb_op_done, cb_reconciled};
 
 int drv_ha_validate_xml(drv_ha_t *ha, const char *xml,
                         void (*done)(void *ud, int rc, const char *errmsg), void *ud)

@@ -1,6 +1,6 @@
 /* HA resource management in droverd: the coordinator's placement decisions and each node's
- * local actions, as two pure functions (ha/decide.c, ha/drv_ha.h) plus the glue that feeds them and carries
- * out what they say (ha.c).
+ * local actions, as two pure functions (ha/decide.c, ha/drv_ha.h) plus the glue that feeds them and
+ * carries out what they say (ha.c).
  *
  * The rules (docs/resources.md):
  * - The coordinator turns the replicated state into a policy snapshot, runs the placement

@@ -145,8 +145,8 @@ static void submit_cmd(drv_ipc_handlers_t *h, const drv_cmd_t *cmd, guint64 time
     rc = drv_cluster_submit(a->cluster, cmd, drv_agent_now_ms(), timeout, &req_id);
     h->in_submit = false;
     if (rc != 0) {
-        qb_log(LOG_INFO, "Refused %s from pid %d: %s", pd->what, (int)drv_ipc_client_pid(pd->client),
-               drv_strerror(rc));
+        qb_log(LOG_INFO, "Refused %s from pid %d: %s", pd->what,
+               (int)drv_ipc_client_pid(pd->client), drv_strerror(rc));
         pending_finish(pd, rc, NULL);
         return;
     }
@@ -182,7 +182,7 @@ static void op_node_set(drv_ipc_req_t *r)
         node = drv_cs_node_name(a->cs, info->local_nodeid);
         if (node == NULL) {
             drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_NOT_CONNECTED,
-                     "the local node's name is not known yet");
+                             "the local node's name is not known yet");
             return;
         }
     }
@@ -196,8 +196,9 @@ static void op_node_set(drv_ipc_req_t *r)
     if (attr == NULL || (strcmp(attr, "standby") != 0 && strcmp(attr, "maintenance") != 0) ||
         vn == NULL || !JSON_NODE_HOLDS_VALUE(vn) ||
         json_node_get_value_type(vn) != G_TYPE_BOOLEAN) {
-        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                 "node-set needs \"attr\": \"standby\"|\"maintenance\" and a boolean \"value\"");
+        drv_ipc_reply_rc(
+            r->client, r->msg_id, DRV_ERR_BAD_ARGS,
+            "node-set needs \"attr\": \"standby\"|\"maintenance\" and a boolean \"value\"");
         return;
     }
     if (json_object_has_member(r->args, "timeout_ms")) {
@@ -205,7 +206,7 @@ static void op_node_set(drv_ipc_req_t *r)
         if (!JSON_NODE_HOLDS_VALUE(tn) || json_node_get_value_type(tn) != G_TYPE_INT64 ||
             json_node_get_int(tn) <= 0) {
             drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                     "\"timeout_ms\" must be a positive integer");
+                             "\"timeout_ms\" must be a positive integer");
             return;
         }
         timeout = (guint64)json_node_get_int(tn);
@@ -314,9 +315,10 @@ static bool arg_res_name(drv_ipc_req_t *r, const char **name)
         return false;
     }
     if (!drv_resource_name_valid(*name)) {
-        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                 "resource names are 1-64 characters of A-Z a-z 0-9 _ . - (not starting with - "
-                 "or .)");
+        drv_ipc_reply_rc(
+            r->client, r->msg_id, DRV_ERR_BAD_ARGS,
+            "resource names are 1-64 characters of A-Z a-z 0-9 _ . - (not starting with - "
+            "or .)");
         return false;
     }
     return true;
@@ -351,8 +353,8 @@ static void add_validated(void *ud, int rc, const char *errmsg)
         return;
     }
     if (rc != 0) {
-        qb_log(LOG_INFO, "Refused %s from pid %d: libvirt: %s", pd->what, (int)drv_ipc_client_pid(pd->client),
-               errmsg ? errmsg : drv_strerror(rc));
+        qb_log(LOG_INFO, "Refused %s from pid %d: libvirt: %s", pd->what,
+               (int)drv_ipc_client_pid(pd->client), errmsg ? errmsg : drv_strerror(rc));
         v->pd = NULL;
         /* refused XML is bad input (exit 2); anything else (libvirt's schema unreadable,
          * droverd stopping) is not the user's fault */
@@ -362,8 +364,8 @@ static void add_validated(void *ud, int rc, const char *errmsg)
     }
     /* The state may have changed while libvirt looked (the apply checks again anyway). */
     v->pd = NULL;
-    if (local_state(h->agent) != NULL
-        && drv_state_resource_conflict(local_state(h->agent), v->res, &conflict) != 0) {
+    if (local_state(h->agent) != NULL &&
+        drv_state_resource_conflict(local_state(h->agent), v->res, &conflict) != 0) {
         pending_finish(pd, DRV_ERR_EXISTS, conflict);
         validate_free(v);
         return;
@@ -407,7 +409,7 @@ static bool add_wishes(drv_ipc_req_t *r, drv_resource_t *res)
             (wn != NULL &&
              (!JSON_NODE_HOLDS_VALUE(wn) || json_node_get_value_type(wn) != G_TYPE_INT64))) {
             drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                     "\"prefer\" entries are {\"node\": NAME, \"weight\": 1..1000000}");
+                             "\"prefer\" entries are {\"node\": NAME, \"weight\": 1..1000000}");
             return false;
         }
         if (wn != NULL) {
@@ -415,7 +417,7 @@ static bool add_wishes(drv_ipc_req_t *r, drv_resource_t *res)
         }
         if (w < 0 || !drv_resource_weight_valid((uint64_t)w)) {
             drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                     "a preference weight must be from 1 to 1000000");
+                             "a preference weight must be from 1 to 1000000");
             return false;
         }
         if (drv_cs_node_by_name(a->cs, json_node_get_string(nn)) == NULL) {
@@ -431,14 +433,14 @@ static bool add_wishes(drv_ipc_req_t *r, drv_resource_t *res)
     }
     if (an != NULL && !JSON_NODE_HOLDS_ARRAY(an)) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                 "\"anti_affinity\" must be an array of group names");
+                         "\"anti_affinity\" must be an array of group names");
         return false;
     }
     for (guint i = 0; an != NULL && i < json_array_get_length(json_node_get_array(an)); i++) {
         JsonNode *e = json_array_get_element(json_node_get_array(an), i);
         if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING) {
             drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                     "\"anti_affinity\" must be an array of group names");
+                             "\"anti_affinity\" must be an array of group names");
             return false;
         }
         g_ptr_array_add(res->anti_affinity, g_strdup(json_node_get_string(e)));
@@ -477,18 +479,18 @@ static void op_resource_add(drv_ipc_req_t *r)
     res = drv_resource_new(name);
     if (prio != NULL && drv_priority_parse(prio, &res->priority) != 0) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                 "\"priority\" must be high, medium or low");
+                         "\"priority\" must be high, medium or low");
         goto out;
     }
     if (strlen(xml) > DRV_RES_MAX_XML) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                 "the domain XML is larger than 256 KiB");
+                         "the domain XML is larger than 256 KiB");
         goto out;
     }
     rc = drv_virt_parse_xml(xml, &def, &perr);
     if (rc != 0) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
-                 perr ? perr : "the domain XML was refused");
+                         perr ? perr : "the domain XML was refused");
         goto out;
     }
     if (!add_wishes(r, res)) {
@@ -505,7 +507,8 @@ static void op_resource_add(drv_ipc_req_t *r)
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, why);
         goto out;
     }
-    if (local_state(a) != NULL && drv_state_resource_conflict(local_state(a), res, &conflict) != 0) {
+    if (local_state(a) != NULL &&
+        drv_state_resource_conflict(local_state(a), res, &conflict) != 0) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_EXISTS, conflict);
         goto out;
     }
@@ -748,7 +751,8 @@ static void op_property_change(drv_ipc_req_t *r)
     cmd.name = skey;
     cmd.value = set ? canon : NULL;
     pd = pending_new(r, op);
-    pd->what = set ? g_strdup_printf("%s %s=%s", op, key, canon) : g_strdup_printf("%s %s", op, key);
+    pd->what =
+        set ? g_strdup_printf("%s %s=%s", op, key, canon) : g_strdup_printf("%s %s", op, key);
     json_object_set_string_member(pd->extra, "op", op);
     json_object_set_string_member(pd->extra, "key", key);
     if (set) {
@@ -787,8 +791,7 @@ static bool request_done(void *ud, uint64_t req_id, int rc)
             return false;
         }
         /* decided inside drv_cluster_submit, before submit_cmd could record it */
-        g_hash_table_insert(h->early_done, g_memdup2(&req_id, sizeof(req_id)),
-                            GINT_TO_POINTER(rc));
+        g_hash_table_insert(h->early_done, g_memdup2(&req_id, sizeof(req_id)), GINT_TO_POINTER(rc));
         return true;
     }
     if (rc == 0) {

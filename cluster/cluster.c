@@ -54,8 +54,8 @@ struct drv_cluster {
     bool state_sent, close_sent;
     uint64_t sync_started; /* tick time when first seen in SYNC, 0 = not yet */
 
-    bool endorsed;         /* replicated: the current round is quorate */
-    bool quorum_sent;      /* leader: QUORUM sent for this round with quorum_sent_value */
+    bool endorsed;    /* replicated: the current round is quorate */
+    bool quorum_sent; /* leader: QUORUM sent for this round with quorum_sent_value */
     bool quorum_sent_value;
 
     bool have_ring, have_quorum, local_quorate;
@@ -70,7 +70,7 @@ struct drv_cluster {
     GArray *acked; /* uint64_t */
     bool applied_in_flight;
     uint64_t applied_sent;
-    bool persist_failed; /* rule C5: the last persist failed; confirm nothing until one works */
+    bool persist_failed;    /* rule C5: the last persist failed; confirm nothing until one works */
     uint64_t confirmed_seq; /* rule C7: the state up to this seq is held by a quorum */
 };
 
@@ -129,7 +129,8 @@ static void persist(drv_cluster_t *c)
 
     c->persist_failed = rc != 0;
     if (rc != 0) {
-        qb_log(LOG_ERR, "cluster: persisting state (epoch %" PRIu64 " seq %" PRIu64 ") failed: %s;"
+        qb_log(LOG_ERR,
+               "cluster: persisting state (epoch %" PRIu64 " seq %" PRIu64 ") failed: %s;"
                " this node confirms no change until its state is durable again",
                c->st->epoch, c->st->seq, drv_strerror(rc));
     } else if (was) {
@@ -198,8 +199,8 @@ static bool i_am_leader(const drv_cluster_t *c)
 /* votequorum's word counts only once it speaks of the ring CPG is in now. */
 static bool quorum_current(const drv_cluster_t *c)
 {
-    return c->have_ring && c->have_quorum && c->ring.nodeid == c->quorum_ring.nodeid
-           && c->ring.seq == c->quorum_ring.seq;
+    return c->have_ring && c->have_quorum && c->ring.nodeid == c->quorum_ring.nodeid &&
+           c->ring.seq == c->quorum_ring.seq;
 }
 
 static void send_pending(drv_cluster_t *c)
@@ -218,8 +219,8 @@ static void send_pending(drv_cluster_t *c)
 /* votequorum says quorate, and enough daemons take part in the round (rules Q1, Q3). */
 static bool partition_quorate(const drv_cluster_t *c)
 {
-    return c->local_quorate && c->phase == DRV_PHASE_ACTIVE
-           && c->participants->len >= (c->min_members ? c->min_members : 1);
+    return c->local_quorate && c->phase == DRV_PHASE_ACTIVE &&
+           c->participants->len >= (c->min_members ? c->min_members : 1);
 }
 
 /* Re-evaluate what this node should do now; called after every event. */
@@ -232,8 +233,8 @@ static void evaluate(drv_cluster_t *c)
     }
     want = partition_quorate(c);
     /* The leader tells the group the verdict, once per value per round (rule Q1). */
-    if (i_am_leader(c) && quorum_current(c) && want != c->endorsed
-        && !(c->quorum_sent && c->quorum_sent_value == want)) {
+    if (i_am_leader(c) && quorum_current(c) && want != c->endorsed &&
+        !(c->quorum_sent && c->quorum_sent_value == want)) {
         size_t len = 0;
         uint8_t *buf = drv_wire_quorum(c->round, want, &len);
 
@@ -380,10 +381,10 @@ static void close_round(drv_cluster_t *c)
         const summary_t *s = &g_array_index(c->summaries, summary_t, i);
 
         g_array_append_val(c->participants, s->who);
-        if (best == NULL || s->epoch > best->epoch
-            || (s->epoch == best->epoch && s->seq > best->seq)
-            || (s->epoch == best->epoch && s->seq == best->seq
-                && member_cmp(&s->who, &best->who) < 0)) {
+        if (best == NULL || s->epoch > best->epoch ||
+            (s->epoch == best->epoch && s->seq > best->seq) ||
+            (s->epoch == best->epoch && s->seq == best->seq &&
+             member_cmp(&s->who, &best->who) < 0)) {
             best = s;
         }
     }
@@ -391,16 +392,18 @@ static void close_round(drv_cluster_t *c)
     g_array_set_size(c->acked, c->participants->len);
     c->winner = best->who;
     if (c->participants->len < c->members->len) {
-        qb_log(LOG_WARNING, "cluster: sync round %016" PRIx64 " closed with %u of %u members "
-               "(the others never sent a summary)", c->round, c->participants->len,
-               c->members->len);
+        qb_log(LOG_WARNING,
+               "cluster: sync round %016" PRIx64 " closed with %u of %u members "
+               "(the others never sent a summary)",
+               c->round, c->participants->len, c->members->len);
     }
     if (member_cmp(&c->winner, &c->me) == 0 && !c->state_sent) {
         size_t len = 0;
 
         c->state_sent = true;
-        qb_log(LOG_INFO, "cluster: sending state epoch %" PRIu64 " seq %" PRIu64 " for round %016"
-               PRIx64, c->st->epoch, c->st->seq, c->round);
+        qb_log(LOG_INFO,
+               "cluster: sending state epoch %" PRIu64 " seq %" PRIu64 " for round %016" PRIx64,
+               c->st->epoch, c->st->seq, c->round);
         {
             uint8_t *buf = drv_wire_state(c->round, c->st, &len);
 
@@ -457,9 +460,10 @@ static void on_state(drv_cluster_t *c, drv_member_t from, drv_msg_t *m)
     c->endorsed = false;
     c->confirmed_seq = c->st->seq; /* every participant activates this same state */
     persist(c);
-    qb_log(LOG_NOTICE, "cluster: sync round %016" PRIx64 " active with %u members, state epoch %"
-           PRIu64 " seq %" PRIu64 " from node %u", c->round, c->participants->len, c->st->epoch,
-           c->st->seq, from.nodeid);
+    qb_log(LOG_NOTICE,
+           "cluster: sync round %016" PRIx64 " active with %u members, state epoch %" PRIu64
+           " seq %" PRIu64 " from node %u",
+           c->round, c->participants->len, c->st->epoch, c->st->seq, from.nodeid);
     notify(c);
 }
 
@@ -527,8 +531,8 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
         if (drv_state_resource_conflict(c->st, m->cmd_res, NULL) != 0) {
             return DRV_ERR_EXISTS;
         }
-        if (g_hash_table_size(c->st->resources) >= DRV_WIRE_MAX_ENTRIES
-            || !fits(c, drv_wire_resource_size(m->cmd_res) + DRV_RES_HEADROOM)) {
+        if (g_hash_table_size(c->st->resources) >= DRV_WIRE_MAX_ENTRIES ||
+            !fits(c, drv_wire_resource_size(m->cmd_res) + DRV_RES_HEADROOM)) {
             return DRV_ERR_LIMIT;
         }
         add = drv_resource_copy(m->cmd_res);
@@ -596,16 +600,16 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
         }
         set_str(&r->waiting, NULL);
         qb_log(LOG_NOTICE, "cluster: resource %s %s%s", r->name,
-               r->move_to ? "constrained to " : "constraint cleared",
-               r->move_to ? r->move_to : "");
+               r->move_to ? "constrained to " : "constraint cleared", r->move_to ? r->move_to : "");
         break;
     case DRV_CMD_RES_ASSIGN:
         /* Conditional: only on the version it was decided from, never across a migration
          * in flight (whose source alone ends it). */
         if (m->cmd_gen != r->ver || r->mig_to != NULL) {
-            qb_log(LOG_INFO, "cluster: stale assignment of %s refused (from version %" PRIu64
-                             ", now %" PRIu64 "%s)", r->name, m->cmd_gen, r->ver,
-                   r->mig_to ? ", migrating" : "");
+            qb_log(LOG_INFO,
+                   "cluster: stale assignment of %s refused (from version %" PRIu64 ", now %" PRIu64
+                   "%s)",
+                   r->name, m->cmd_gen, r->ver, r->mig_to ? ", migrating" : "");
             return DRV_ERR_STALE;
         }
         set_str(&r->assigned, m->cmd_value);
@@ -632,9 +636,9 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
             }
             /* both times are the reporter's monotonic clock; an earlier time means that
              * clock restarted (a reboot): a new window */
-            if (n->failures == 0 || m->cmd_ts < n->window_start
-                || m->cmd_ts - n->window_start
-                       > (uint64_t)drv_prop_int(c->st, DRV_PROP_FAILURE_WINDOW) * 1000) {
+            if (n->failures == 0 || m->cmd_ts < n->window_start ||
+                m->cmd_ts - n->window_start >
+                    (uint64_t)drv_prop_int(c->st, DRV_PROP_FAILURE_WINDOW) * 1000) {
                 n->failures = 0;
                 n->window_start = m->cmd_ts;
             }
@@ -663,17 +667,17 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
         }
         return DRV_OK; /* informational: the version stays */
     case DRV_CMD_RES_PURGE:
-        if (r->role != DRV_ROLE_REMOVING || drv_resource_running_elsewhere(r, NULL)
-            || r->mig_to != NULL) {
+        if (r->role != DRV_ROLE_REMOVING || drv_resource_running_elsewhere(r, NULL) ||
+            r->mig_to != NULL) {
             return DRV_ERR_BAD_ARGS;
         }
         qb_log(LOG_NOTICE, "cluster: resource %s removed", r->name);
         g_hash_table_remove(c->st->resources, m->cmd_name);
         return DRV_OK;
     case DRV_CMD_RES_MIG_BEGIN:
-        if (m->cmd_gen != r->ver || r->mig_to != NULL || r->role != DRV_ROLE_STARTED
-            || g_strcmp0(r->assigned, m->cmd_value2) != 0
-            || g_strcmp0(r->moving_from, m->cmd_value) != 0) {
+        if (m->cmd_gen != r->ver || r->mig_to != NULL || r->role != DRV_ROLE_STARTED ||
+            g_strcmp0(r->assigned, m->cmd_value2) != 0 ||
+            g_strcmp0(r->moving_from, m->cmd_value) != 0) {
             return DRV_ERR_STALE;
         }
         set_str(&r->mig_from, m->cmd_value);
@@ -683,8 +687,8 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
                r->mig_from, r->mig_to);
         break;
     case DRV_CMD_RES_MIG_END:
-        if (r->mig_to == NULL || strcmp(r->mig_from, m->cmd_value) != 0
-            || strcmp(r->mig_to, m->cmd_value2) != 0) {
+        if (r->mig_to == NULL || strcmp(r->mig_from, m->cmd_value) != 0 ||
+            strcmp(r->mig_to, m->cmd_value2) != 0) {
             return DRV_ERR_STALE;
         }
         if (m->cmd_flag) {
@@ -703,8 +707,8 @@ static int apply_res(drv_cluster_t *c, const drv_msg_t *m)
             set_str(&r->moving_from, r->mig_to);
             r->gen++;
         }
-        qb_log(LOG_NOTICE, "cluster: resource %s live migration %s -> %s %s", r->name,
-               r->mig_from, r->mig_to, m->cmd_flag ? "done" : "rolled back");
+        qb_log(LOG_NOTICE, "cluster: resource %s live migration %s -> %s %s", r->name, r->mig_from,
+               r->mig_to, m->cmd_flag ? "done" : "rolled back");
         set_str(&r->mig_from, NULL);
         set_str(&r->mig_to, NULL);
         r->mig_gen = 0;
@@ -735,8 +739,8 @@ static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
 
     /* Whatever grows the state is checked against its size limit first (the same verdict on
      * every node), so the state always encodes; RES_ADD reserves room for its operation. */
-    if (m->cmd_type != DRV_CMD_RES_ADD && m->cmd_type != DRV_CMD_SETTING_DEL
-        && m->cmd_type != DRV_CMD_RES_PURGE && !fits(c, growth_bound(m))) {
+    if (m->cmd_type != DRV_CMD_RES_ADD && m->cmd_type != DRV_CMD_SETTING_DEL &&
+        m->cmd_type != DRV_CMD_RES_PURGE && !fits(c, growth_bound(m))) {
         return DRV_ERR_LIMIT;
     }
     switch (m->cmd_type) {
@@ -752,8 +756,7 @@ static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
         if (!a.standby && !a.maintenance) {
             g_hash_table_remove(c->st->node_admin, m->cmd_name);
         } else {
-            g_hash_table_insert(c->st->node_admin, g_strdup(m->cmd_name),
-                                g_memdup2(&a, sizeof(a)));
+            g_hash_table_insert(c->st->node_admin, g_strdup(m->cmd_name), g_memdup2(&a, sizeof(a)));
         }
         qb_log(LOG_NOTICE, "cluster: node %s is now %s", m->cmd_name, drv_node_admin_str(a));
         break;
@@ -763,9 +766,9 @@ static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
             rc = DRV_ERR_BAD_ARGS; /* property/ keys: only known ones, valid values */
             break;
         }
-        if ((!g_hash_table_contains(c->st->settings, m->cmd_name)
-             && g_hash_table_size(c->st->settings) >= DRV_WIRE_MAX_ENTRIES)
-            || !fits(c, strlen(m->cmd_name) + strlen(m->cmd_value) + 4)) {
+        if ((!g_hash_table_contains(c->st->settings, m->cmd_name) &&
+             g_hash_table_size(c->st->settings) >= DRV_WIRE_MAX_ENTRIES) ||
+            !fits(c, strlen(m->cmd_name) + strlen(m->cmd_value) + 4)) {
             rc = DRV_ERR_LIMIT;
             break;
         }
@@ -803,8 +806,8 @@ static void send_applied(drv_cluster_t *c)
     uint8_t *buf;
 
     /* Rule C5: a change is confirmed only once it is durable here. */
-    if (c->applied_in_flight || c->phase != DRV_PHASE_ACTIVE || c->persist_failed
-        || participant_index(c, c->me) < 0) {
+    if (c->applied_in_flight || c->phase != DRV_PHASE_ACTIVE || c->persist_failed ||
+        participant_index(c, c->me) < 0) {
         return;
     }
     c->applied_in_flight = true;
@@ -939,8 +942,9 @@ void drv_cluster_deliver(drv_cluster_t *c, uint32_t nodeid, uint32_t pid, const 
     const char *why = NULL;
 
     if (drv_wire_decode(buf, len, &m, &why) != DRV_OK) {
-        qb_log(LOG_WARNING, "cluster: dropped a malformed message (%zu bytes) from node %u pid %u: %s",
-               len, nodeid, pid, why);
+        qb_log(LOG_WARNING,
+               "cluster: dropped a malformed message (%zu bytes) from node %u pid %u: %s", len,
+               nodeid, pid, why);
         return;
     }
     if (c->phase == DRV_PHASE_DOWN || m.round != c->round || !member_in(c->members, from)) {
@@ -971,8 +975,8 @@ void drv_cluster_deliver(drv_cluster_t *c, uint32_t nodeid, uint32_t pid, const 
     evaluate(c);
 }
 
-int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
-                       uint64_t timeout_ms, uint64_t *req_id)
+int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms, uint64_t timeout_ms,
+                       uint64_t *req_id)
 {
     pending_t *p;
     const char *why;
@@ -984,8 +988,8 @@ int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
     if (c->phase == DRV_PHASE_DOWN) {
         return DRV_ERR_NOT_CONNECTED;
     }
-    if (c->phase == DRV_PHASE_ACTIVE && !c->endorsed && quorum_current(c)
-        && !partition_quorate(c)) {
+    if (c->phase == DRV_PHASE_ACTIVE && !c->endorsed && quorum_current(c) &&
+        !partition_quorate(c)) {
         return DRV_ERR_NOT_QUORATE;
     }
     p = g_new0(pending_t, 1);
@@ -1019,8 +1023,7 @@ void drv_cluster_tick(drv_cluster_t *c, uint64_t now_ms)
         return;
     }
     /* Rule S4: the lowest participant so far closes a round that some member never joined. */
-    if (now_ms - c->sync_started >= DRV_SYNC_CLOSE_MS && !c->close_sent
-        && c->summaries->len > 0) {
+    if (now_ms - c->sync_started >= DRV_SYNC_CLOSE_MS && !c->close_sent && c->summaries->len > 0) {
         drv_member_t lowest = g_array_index(c->summaries, summary_t, 0).who;
 
         for (guint i = 1; i < c->summaries->len; i++) {

@@ -70,10 +70,10 @@ typedef struct drv_cmd {
     const char *value; /* setting value (SETTING_SET); see the RES_* types */
     bool flag;         /* NODE_STANDBY / NODE_MAINTENANCE / RES_ROLE */
     const char *value2;
-    uint8_t obs;       /* RES_REPORT: drv_obs_t */
-    uint64_t ts;       /* RES_REPORT */
-    uint64_t gen;      /* RES_REPORT: the assignment generation the node acted on; RES_ASSIGN,
-                          RES_FAILED, RES_MIG_BEGIN: the resource version decided from */
+    uint8_t obs;  /* RES_REPORT: drv_obs_t */
+    uint64_t ts;  /* RES_REPORT */
+    uint64_t gen; /* RES_REPORT: the assignment generation the node acted on; RES_ASSIGN,
+                     RES_FAILED, RES_MIG_BEGIN: the resource version decided from */
     const drv_resource_t *res; /* RES_ADD */
 } drv_cmd_t;
 
@@ -96,11 +96,11 @@ typedef struct drv_cluster drv_cluster_t;
 
 typedef struct drv_cluster_view {
     drv_phase_t phase;
-    bool quorate;          /* this partition is endorsed as quorate for the current round */
-    bool local_quorate;    /* votequorum's latest word on this node */
-    uint32_t coordinator;  /* nodeid of the coordinator, 0 when none (not quorate / syncing) */
-    uint64_t round;        /* identifier of the current membership round */
-    bool persist_failed;   /* the last attempt to make the state durable here failed */
+    bool quorate;           /* this partition is endorsed as quorate for the current round */
+    bool local_quorate;     /* votequorum's latest word on this node */
+    uint32_t coordinator;   /* nodeid of the coordinator, 0 when none (not quorate / syncing) */
+    uint64_t round;         /* identifier of the current membership round */
+    bool persist_failed;    /* the last attempt to make the state durable here failed */
     uint64_t confirmed_seq; /* rule C7: the state up to this seq is held by a quorum of this
                                round's participants (0 when not active) */
     size_t n_members;
@@ -129,8 +129,8 @@ void drv_cluster_deliver(drv_cluster_t *c, uint32_t nodeid, uint32_t pid, const 
 /* Submit a change. Returns 0 and sets *REQ_ID (completion via ops->request_done), or fails at
  * once with DRV_ERR_NOT_QUORATE / DRV_ERR_BAD_ARGS / DRV_ERR_NOT_CONNECTED. While the
  * membership is re-syncing the request waits (up to timeout_ms, checked by drv_cluster_tick). */
-int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms,
-                       uint64_t timeout_ms, uint64_t *req_id);
+int drv_cluster_submit(drv_cluster_t *c, const drv_cmd_t *cmd, uint64_t now_ms, uint64_t timeout_ms,
+                       uint64_t *req_id);
 /* Expire pending requests whose deadline passed (DRV_ERR_TIMEOUT). */
 void drv_cluster_tick(drv_cluster_t *c, uint64_t now_ms);
 

@@ -16,8 +16,9 @@ typedef struct drv_place_node {
 
 /* 0 when NODE can take R, else DRV_ERR_CANNOT_PLACE and *WHY (g_free; may be NULL) saying
  * why: standby or maintenance, not a member, R banned there by failure-threshold failures
- * within failure-window (as that node counted them, by its own clock), or not enough room: its published capacity (settings "capacity/NODE" = "CPU MEMMIB")
- * minus the cpu/memory of the other resources assigned there is less than R needs. */
+ * within failure-window (as that node counted them, by its own clock), or not enough room: its
+ * published capacity (settings "capacity/NODE" = "CPU MEMMIB") minus the cpu/memory of the other
+ * resources assigned there is less than R needs. */
 int drv_place_check(const drv_state_t *st, const drv_resource_t *r, const drv_place_node_t *node,
                     char **why);
 

@@ -36,10 +36,10 @@ typedef enum drv_obs {
 
 typedef struct drv_res_node {
     drv_obs_t obs;
-    uint64_t gen;            /* the resource's assignment generation the report was made at */
-    uint32_t failures;       /* failures on this node inside the current window */
-    uint64_t window_start;   /* reporter's monotonic clock (ms) at the first of them */
-    char *last_error;        /* text of the latest failure, or NULL */
+    uint64_t gen;          /* the resource's assignment generation the report was made at */
+    uint32_t failures;     /* failures on this node inside the current window */
+    uint64_t window_start; /* reporter's monotonic clock (ms) at the first of them */
+    char *last_error;      /* text of the latest failure, or NULL */
 } drv_res_node_t;
 
 typedef struct drv_pref {
@@ -58,12 +58,12 @@ typedef enum drv_role {
  * by the node agents' reports. */
 struct drv_resource {
     char *name;
-    char *uuid;        /* from the domain XML, lower case */
-    char *domain;      /* libvirt domain name */
-    char *xml;         /* the domain XML, started as a transient domain */
-    uint32_t cpu;      /* vCPUs */
+    char *uuid;   /* from the domain XML, lower case */
+    char *domain; /* libvirt domain name */
+    char *xml;    /* the domain XML, started as a transient domain */
+    uint32_t cpu; /* vCPUs */
     uint64_t memory_mib;
-    uint8_t priority;  /* 0 low, 1 medium, 2 high */
+    uint8_t priority; /* 0 low, 1 medium, 2 high */
     bool allow_migrate;
     GPtrArray *prefer;        /* drv_pref_t * */
     GPtrArray *anti_affinity; /* char * group names */
@@ -94,14 +94,14 @@ struct drv_resource {
     char *mig_to;
     uint64_t mig_gen; /* the assignment generation it was begun at */
 
-    GHashTable *nodes; /* node name -> drv_res_node_t * */
+    GHashTable *nodes;  /* node name -> drv_res_node_t * */
     char *last_failure; /* "node: text" of the latest failure anywhere, for status */
 };
 typedef struct drv_resource drv_resource_t;
 
 typedef struct drv_state {
-    uint64_t epoch;         /* +1 each time a quorate partition is endorsed (see docs/replication.md) */
-    uint64_t seq;           /* commands applied since the cluster was created */
+    uint64_t epoch; /* +1 each time a quorate partition is endorsed (see docs/replication.md) */
+    uint64_t seq;   /* commands applied since the cluster was created */
     GHashTable *node_admin; /* char *node name -> drv_node_admin_t * (owned) */
     GHashTable *settings;   /* char *key -> char *value (owned) */
     GHashTable *resources;  /* char *name -> drv_resource_t * (owned) */
@@ -129,7 +129,7 @@ int drv_priority_parse(const char *s, uint8_t *out);
 #define DRV_RES_MAX_WEIGHT 1000000
 #define DRV_RES_DEFAULT_WEIGHT 100
 #define DRV_RES_MAX_XML (256 * 1024)
-#define DRV_RES_MAX_NAME 255 /* domain, node and group names: bytes of UTF-8 */
+#define DRV_RES_MAX_NAME 255  /* domain, node and group names: bytes of UTF-8 */
 #define DRV_RES_MAX_LIST 1024 /* preferences, anti-affinity groups */
 bool drv_resource_cpu_valid(uint64_t cpu);
 bool drv_resource_memory_valid(uint64_t mib);

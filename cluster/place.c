@@ -47,13 +47,13 @@ int drv_place_check(const drv_state_t *st, const drv_resource_t *r, const drv_pl
     /* the same rule as the HA decisions (drv_ha_recent_failures): the count as its node
      * reported it; that node itself says when its window has passed */
     if (rn != NULL && rn->failures > 0 && (int64_t)rn->failures >= threshold) {
-        return refuse(why, g_strdup_printf("%s is banned on %s: %u failures within "
-                                           "failure-window (%" G_GUINT64_FORMAT
-                                           " s, failure-threshold %" G_GINT64_FORMAT "); "
-                                           "`drover resource start %s` clears them",
-                                           r->name, node->name, rn->failures,
-                                           (guint64)(window_ms / 1000), (gint64)threshold,
-                                           r->name));
+        return refuse(why,
+                      g_strdup_printf("%s is banned on %s: %u failures within "
+                                      "failure-window (%" G_GUINT64_FORMAT
+                                      " s, failure-threshold %" G_GINT64_FORMAT "); "
+                                      "`drover resource start %s` clears them",
+                                      r->name, node->name, rn->failures,
+                                      (guint64)(window_ms / 1000), (gint64)threshold, r->name));
     }
     if (cap == NULL || sscanf(cap, "%llu %llu", &cpu, &mem) != 2) {
         return refuse(why, g_strdup_printf("%s has not published its capacity (libvirt "
@@ -70,13 +70,13 @@ int drv_place_check(const drv_state_t *st, const drv_resource_t *r, const drv_pl
         }
     }
     if (used_cpu + r->cpu > cpu || used_mem + r->memory_mib > mem) {
-        return refuse(why, g_strdup_printf(
-                               "%s has no room for %s: it needs %u vCPUs and %" G_GUINT64_FORMAT
-                               " MiB, %s has %" G_GUINT64_FORMAT " vCPUs and %" G_GUINT64_FORMAT
-                               " MiB free",
-                               node->name, r->name, r->cpu, (guint64)r->memory_mib, node->name,
-                               (guint64)(cpu > used_cpu ? cpu - used_cpu : 0),
-                               (guint64)(mem > used_mem ? mem - used_mem : 0)));
+        return refuse(
+            why, g_strdup_printf("%s has no room for %s: it needs %u vCPUs and %" G_GUINT64_FORMAT
+                                 " MiB, %s has %" G_GUINT64_FORMAT " vCPUs and %" G_GUINT64_FORMAT
+                                 " MiB free",
+                                 node->name, r->name, r->cpu, (guint64)r->memory_mib, node->name,
+                                 (guint64)(cpu > used_cpu ? cpu - used_cpu : 0),
+                                 (guint64)(mem > used_mem ? mem - used_mem : 0)));
     }
     return 0;
 }

@@ -17,18 +17,18 @@ static const drv_prop_t props[DRV_PROP_COUNT] = {
      "how long a failure counts towards failure-threshold"},
     {DRV_PROP_FENCING_ENABLED, "fencing-enabled", DRV_PROP_BOOL, 0, 0, NULL, "true", NULL,
      "fence a failed node before its VMs are started elsewhere"},
-    {DRV_PROP_NO_QUORUM_POLICY, "no-quorum-policy", DRV_PROP_ENUM, 0, 0, no_quorum_choices,
-     "stop", NULL, "what a partition without quorum does with its VMs"},
-    {DRV_PROP_MIGRATION_LIMIT_NODE_OUT, "migration-limit-node-out", DRV_PROP_INT, 1, 64, NULL,
-     "2", NULL, "live migrations leaving one node at a time"},
+    {DRV_PROP_NO_QUORUM_POLICY, "no-quorum-policy", DRV_PROP_ENUM, 0, 0, no_quorum_choices, "stop",
+     NULL, "what a partition without quorum does with its VMs"},
+    {DRV_PROP_MIGRATION_LIMIT_NODE_OUT, "migration-limit-node-out", DRV_PROP_INT, 1, 64, NULL, "2",
+     NULL, "live migrations leaving one node at a time"},
     {DRV_PROP_MIGRATION_LIMIT_NODE_IN, "migration-limit-node-in", DRV_PROP_INT, 1, 64, NULL, "2",
      NULL, "live migrations arriving on one node at a time"},
-    {DRV_PROP_MIGRATION_LIMIT_CLUSTER, "migration-limit-cluster", DRV_PROP_INT, 1, 1024, NULL,
-     "8", NULL, "live migrations in the whole cluster at a time"},
-    {DRV_PROP_MIGRATION_TIMEOUT, "migration-timeout", DRV_PROP_DURATION, 1, 86400, NULL, "600",
-     "s", "a live migration running longer is cancelled"},
-    {DRV_PROP_MIGRATION_MAX_DOWNTIME, "migration-max-downtime", DRV_PROP_INT, 1, 60000, NULL,
-     "300", "ms", "longest pause a live migration may impose on the VM"},
+    {DRV_PROP_MIGRATION_LIMIT_CLUSTER, "migration-limit-cluster", DRV_PROP_INT, 1, 1024, NULL, "8",
+     NULL, "live migrations in the whole cluster at a time"},
+    {DRV_PROP_MIGRATION_TIMEOUT, "migration-timeout", DRV_PROP_DURATION, 1, 86400, NULL, "600", "s",
+     "a live migration running longer is cancelled"},
+    {DRV_PROP_MIGRATION_MAX_DOWNTIME, "migration-max-downtime", DRV_PROP_INT, 1, 60000, NULL, "300",
+     "ms", "longest pause a live migration may impose on the VM"},
     {DRV_PROP_BALANCE_LEVEL, "balance-level", DRV_PROP_ENUM, 0, 0, balance_choices, "off", NULL,
      "how eagerly running VMs are moved to even out the load"},
 };
@@ -155,14 +155,12 @@ static char *canonical(const drv_prop_t *p, const char *value, char **err)
     switch (p->type) {
     case DRV_PROP_INT:
     case DRV_PROP_DURATION:
-        if (!(p->type == DRV_PROP_INT ? parse_int(value, &v) : parse_duration(value, &v))
-            || v < p->min || v > p->max) {
-            *err = g_strdup_printf("%s must be %s from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
-                                   "%s%s, not '%s'",
-                                   p->key,
-                                   p->type == DRV_PROP_INT ? "an integer" : "a duration",
-                                   (gint64)p->min, (gint64)p->max, p->unit ? " " : "",
-                                   p->unit ? p->unit : "", value);
+        if (!(p->type == DRV_PROP_INT ? parse_int(value, &v) : parse_duration(value, &v)) ||
+            v < p->min || v > p->max) {
+            *err = g_strdup_printf(
+                "%s must be %s from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT "%s%s, not '%s'",
+                p->key, p->type == DRV_PROP_INT ? "an integer" : "a duration", (gint64)p->min,
+                (gint64)p->max, p->unit ? " " : "", p->unit ? p->unit : "", value);
             return NULL;
         }
         return g_strdup_printf("%" G_GINT64_FORMAT, (gint64)v);
@@ -275,8 +273,7 @@ int64_t drv_prop_int(const drv_state_t *st, drv_prop_id_t id)
     const drv_prop_t *p = drv_prop_get(id);
     int64_t v = 0;
 
-    g_return_val_if_fail(p != NULL && (p->type == DRV_PROP_INT || p->type == DRV_PROP_DURATION),
-                         0);
+    g_return_val_if_fail(p != NULL && (p->type == DRV_PROP_INT || p->type == DRV_PROP_DURATION), 0);
     if (!parse_duration(checked_value(st, id), &v)) {
         parse_int(p->def, &v);
     }

@@ -11,8 +11,8 @@ drv_state_t *drv_state_new(void)
 
     st->node_admin = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     st->settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    st->resources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify)drv_resource_free);
+    st->resources =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)drv_resource_free);
     return st;
 }
 
@@ -89,17 +89,16 @@ static bool res_node_eq(gconstpointer a, gconstpointer b)
 {
     const drv_res_node_t *x = a, *y = b;
 
-    return x->obs == y->obs && x->gen == y->gen && x->failures == y->failures
-           && x->window_start == y->window_start
-           && g_strcmp0(x->last_error, y->last_error) == 0;
+    return x->obs == y->obs && x->gen == y->gen && x->failures == y->failures &&
+           x->window_start == y->window_start && g_strcmp0(x->last_error, y->last_error) == 0;
 }
 
 bool drv_state_equal(const drv_state_t *a, const drv_state_t *b)
 {
-    return a->epoch == b->epoch && a->seq == b->seq
-           && table_equal(a->node_admin, b->node_admin, admin_eq)
-           && table_equal(a->settings, b->settings, str_eq)
-           && table_equal(a->resources, b->resources, resource_eq);
+    return a->epoch == b->epoch && a->seq == b->seq &&
+           table_equal(a->node_admin, b->node_admin, admin_eq) &&
+           table_equal(a->settings, b->settings, str_eq) &&
+           table_equal(a->resources, b->resources, resource_eq);
 }
 
 /* ---- resources ---- */
@@ -206,19 +205,18 @@ drv_resource_t *drv_resource_copy(const drv_resource_t *r)
 
 bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b)
 {
-    if (g_strcmp0(a->name, b->name) || g_strcmp0(a->uuid, b->uuid)
-        || g_strcmp0(a->domain, b->domain) || g_strcmp0(a->xml, b->xml) || a->cpu != b->cpu
-        || a->memory_mib != b->memory_mib || a->priority != b->priority
-        || a->allow_migrate != b->allow_migrate || a->role != b->role
-        || g_strcmp0(a->move_to, b->move_to) || g_strcmp0(a->assigned, b->assigned)
-        || g_strcmp0(a->moving_from, b->moving_from) || a->gen != b->gen
-        || g_strcmp0(a->failed, b->failed) || g_strcmp0(a->waiting, b->waiting)
-        || a->ver != b->ver || a->changed_seq != b->changed_seq
-        || g_strcmp0(a->mig_from, b->mig_from)
-        || g_strcmp0(a->mig_to, b->mig_to) || a->mig_gen != b->mig_gen
-        || g_strcmp0(a->last_failure, b->last_failure) || a->prefer->len != b->prefer->len
-        || a->anti_affinity->len != b->anti_affinity->len
-        || g_hash_table_size(a->nodes) != g_hash_table_size(b->nodes)) {
+    if (g_strcmp0(a->name, b->name) || g_strcmp0(a->uuid, b->uuid) ||
+        g_strcmp0(a->domain, b->domain) || g_strcmp0(a->xml, b->xml) || a->cpu != b->cpu ||
+        a->memory_mib != b->memory_mib || a->priority != b->priority ||
+        a->allow_migrate != b->allow_migrate || a->role != b->role ||
+        g_strcmp0(a->move_to, b->move_to) || g_strcmp0(a->assigned, b->assigned) ||
+        g_strcmp0(a->moving_from, b->moving_from) || a->gen != b->gen ||
+        g_strcmp0(a->failed, b->failed) || g_strcmp0(a->waiting, b->waiting) || a->ver != b->ver ||
+        a->changed_seq != b->changed_seq || g_strcmp0(a->mig_from, b->mig_from) ||
+        g_strcmp0(a->mig_to, b->mig_to) || a->mig_gen != b->mig_gen ||
+        g_strcmp0(a->last_failure, b->last_failure) || a->prefer->len != b->prefer->len ||
+        a->anti_affinity->len != b->anti_affinity->len ||
+        g_hash_table_size(a->nodes) != g_hash_table_size(b->nodes)) {
         return false;
     }
     for (guint i = 0; i < a->prefer->len; i++) {
@@ -230,7 +228,8 @@ bool drv_resource_equal(const drv_resource_t *a, const drv_resource_t *b)
         }
     }
     for (guint i = 0; i < a->anti_affinity->len; i++) {
-        if (strcmp(g_ptr_array_index(a->anti_affinity, i), g_ptr_array_index(b->anti_affinity, i))) {
+        if (strcmp(g_ptr_array_index(a->anti_affinity, i),
+                   g_ptr_array_index(b->anti_affinity, i))) {
             return false;
         }
     }
@@ -258,8 +257,8 @@ const char *drv_resource_running_elsewhere(const drv_resource_t *r, const char *
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const drv_res_node_t *n = v;
 
-        if (n->obs == DRV_OBS_RUNNING && g_strcmp0(k, except) != 0
-            && (best == NULL || strcmp(k, best) < 0)) {
+        if (n->obs == DRV_OBS_RUNNING && g_strcmp0(k, except) != 0 &&
+            (best == NULL || strcmp(k, best) < 0)) {
             best = k; /* lowest name: deterministic */
         }
     }
@@ -397,8 +396,8 @@ int drv_resource_validate(const drv_resource_t *r, const char **why)
     if (!drv_resource_label_valid(r->domain)) {
         return invalid(why, "resource domain name must be 1-255 bytes of UTF-8");
     }
-    if (r->xml == NULL || r->xml[0] == '\0' || strlen(r->xml) > DRV_RES_MAX_XML
-        || !g_utf8_validate(r->xml, -1, NULL)) {
+    if (r->xml == NULL || r->xml[0] == '\0' || strlen(r->xml) > DRV_RES_MAX_XML ||
+        !g_utf8_validate(r->xml, -1, NULL)) {
         return invalid(why, "domain XML must be 1 byte to 256 KiB of UTF-8");
     }
     if (!drv_resource_cpu_valid(r->cpu) || !drv_resource_memory_valid(r->memory_mib)) {
@@ -437,9 +436,9 @@ int drv_resource_validate(const drv_resource_t *r, const char **why)
     if ((r->mig_from == NULL) != (r->mig_to == NULL)) {
         return invalid(why, "a migration record needs both ends");
     }
-    if (!opt_label_valid(r->move_to) || !opt_label_valid(r->assigned)
-        || !opt_label_valid(r->moving_from) || !opt_label_valid(r->mig_from)
-        || !opt_label_valid(r->mig_to)) {
+    if (!opt_label_valid(r->move_to) || !opt_label_valid(r->assigned) ||
+        !opt_label_valid(r->moving_from) || !opt_label_valid(r->mig_from) ||
+        !opt_label_valid(r->mig_to)) {
         return invalid(why, "bad node name in resource placement");
     }
     return 0;
@@ -461,8 +460,8 @@ int drv_state_resource_conflict(const drv_state_t *st, const drv_resource_t *r, 
         if (o->uuid != NULL && r->uuid != NULL && g_ascii_strcasecmp(o->uuid, r->uuid) == 0) {
             msg = g_strdup_printf("UUID %s is already managed as resource %s", r->uuid, o->name);
         } else if (o->domain != NULL && r->domain != NULL && strcmp(o->domain, r->domain) == 0) {
-            msg = g_strdup_printf("domain %s is already managed as resource %s", r->domain,
-                                  o->name);
+            msg =
+                g_strdup_printf("domain %s is already managed as resource %s", r->domain, o->name);
         }
     }
     if (msg == NULL) {

@@ -359,8 +359,8 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
         *why = "value too long";
         return false;
     }
-    if ((cmd->value2 && strlen(cmd->value2) > DRV_WIRE_MAX_STR)
-        || (cmd->value2 && !g_utf8_validate(cmd->value2, -1, NULL))) {
+    if ((cmd->value2 && strlen(cmd->value2) > DRV_WIRE_MAX_STR) ||
+        (cmd->value2 && !g_utf8_validate(cmd->value2, -1, NULL))) {
         *why = "second value must be at most 1024 bytes of UTF-8";
         return false;
     }
@@ -400,8 +400,8 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
         }
         return true;
     case DRV_CMD_SETTING_SET:
-        if (cmd->value == NULL || strlen(cmd->value) > DRV_WIRE_MAX_STR
-            || !g_utf8_validate(cmd->value, -1, NULL)) {
+        if (cmd->value == NULL || strlen(cmd->value) > DRV_WIRE_MAX_STR ||
+            !g_utf8_validate(cmd->value, -1, NULL)) {
             *why = "setting value must be at most 1024 bytes of UTF-8";
             return false;
         }
@@ -438,23 +438,24 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
             *why = "bad resource name";
             return false;
         }
-        if ((cmd->type == DRV_CMD_RES_MOVE || cmd->type == DRV_CMD_RES_ASSIGN)
-            && (!opt_name_valid(cmd->value) || !opt_name_valid(cmd->value2))) {
+        if ((cmd->type == DRV_CMD_RES_MOVE || cmd->type == DRV_CMD_RES_ASSIGN) &&
+            (!opt_name_valid(cmd->value) || !opt_name_valid(cmd->value2))) {
             *why = "bad node name";
             return false;
         }
-        if ((cmd->type == DRV_CMD_RES_MIG_BEGIN || cmd->type == DRV_CMD_RES_MIG_END)
-            && (!name_valid(cmd->value, 255) || !name_valid(cmd->value2, 255)
-                || strcmp(cmd->value, cmd->value2) == 0)) {
+        if ((cmd->type == DRV_CMD_RES_MIG_BEGIN || cmd->type == DRV_CMD_RES_MIG_END) &&
+            (!name_valid(cmd->value, 255) || !name_valid(cmd->value2, 255) ||
+             strcmp(cmd->value, cmd->value2) == 0)) {
             *why = "a migration record needs two different node names";
             return false;
         }
-        if (cmd->type == DRV_CMD_RES_REPORT
-            && (!name_valid(cmd->value, 255) || cmd->obs > DRV_OBS_FAILED)) {
+        if (cmd->type == DRV_CMD_RES_REPORT &&
+            (!name_valid(cmd->value, 255) || cmd->obs > DRV_OBS_FAILED)) {
             *why = "a report needs a node name and an observation";
             return false;
         }
-        if (cmd->type == DRV_CMD_RES_FAILED && cmd->value && !g_utf8_validate(cmd->value, -1, NULL)) {
+        if (cmd->type == DRV_CMD_RES_FAILED && cmd->value &&
+            !g_utf8_validate(cmd->value, -1, NULL)) {
             *why = "bad failure text";
             return false;
         }
@@ -542,8 +543,8 @@ static char *get_text(reader_t *r, size_t n, size_t max, bool empty_ok, const ch
     if (!need(r, n, what)) {
         return NULL;
     }
-    if (memchr(r->p + r->off, 0, n) != NULL
-        || !g_utf8_validate((const char *)r->p + r->off, (gssize)n, NULL)) {
+    if (memchr(r->p + r->off, 0, n) != NULL ||
+        !g_utf8_validate((const char *)r->p + r->off, (gssize)n, NULL)) {
         r->err = what;
         return NULL;
     }
@@ -861,8 +862,9 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
             break;
         }
         msg->cmd_flag = flag == 1;
-        cmd = (drv_cmd_t){msg->cmd_type, msg->cmd_name, msg->cmd_value, msg->cmd_flag,
-                          msg->cmd_value2, msg->cmd_obs, msg->cmd_ts, msg->cmd_gen, msg->cmd_res};
+        cmd = (drv_cmd_t){msg->cmd_type, msg->cmd_name,   msg->cmd_value,
+                          msg->cmd_flag, msg->cmd_value2, msg->cmd_obs,
+                          msg->cmd_ts,   msg->cmd_gen,    msg->cmd_res};
         if (!drv_cmd_valid(&cmd, &r.err)) {
             break;
         }

@@ -22,7 +22,8 @@ const char *drv_strerror(int rc)
     case DRV_ERR_CORRUPT:
         return "corrupt file";
     case DRV_ERR_SYNCING:
-        return "the cluster membership changed before a quorum confirmed the change: it may or may not have been applied (check, and retry if needed)";
+        return "the cluster membership changed before a quorum confirmed the change: it may or may "
+               "not have been applied (check, and retry if needed)";
     case DRV_ERR_TIMEOUT:
         return "timed out";
     case DRV_ERR_PERMISSION:

@@ -36,8 +36,7 @@ static drv_ha_cmd_t *push_cmd(GPtrArray *out, drv_cmd_type_t type, const char *n
     return c;
 }
 
-uint32_t drv_ha_recent_failures(const drv_resource_t *r, const char *node,
-                                const drv_ha_params_t *p)
+uint32_t drv_ha_recent_failures(const drv_resource_t *r, const char *node, const drv_ha_params_t *p)
 {
     const drv_res_node_t *n = node ? g_hash_table_lookup(r->nodes, node) : NULL;
 
@@ -48,9 +47,8 @@ uint32_t drv_ha_recent_failures(const drv_resource_t *r, const char *node,
  * earlier now means the clock restarted with the host. */
 static bool my_window_passed(const drv_res_node_t *n, const drv_ha_params_t *p)
 {
-    return n != NULL && n->failures > 0
-           && (p->now_ms < n->window_start
-               || p->now_ms - n->window_start > p->failure_window_ms);
+    return n != NULL && n->failures > 0 &&
+           (p->now_ms < n->window_start || p->now_ms - n->window_start > p->failure_window_ms);
 }
 
 static gint cmp_str(gconstpointer a, gconstpointer b)
@@ -85,7 +83,6 @@ static int node_index(const drv_ha_node_t *nodes, size_t n, const char *name)
     return -1;
 }
 
-
 static drv_obs_t reported(const drv_resource_t *r, const char *node)
 {
     const drv_res_node_t *n = node ? g_hash_table_lookup(r->nodes, node) : NULL;
@@ -119,10 +116,9 @@ static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes,
  * that is to be stopped too). */
 static bool purgeable(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)
 {
-    return r->role == DRV_ROLE_REMOVING && drv_resource_running_elsewhere(r, NULL) == NULL
-           && r->assigned == NULL && r->mig_to == NULL
-           && (r->moving_from == NULL || released(r, r->moving_from))
-           && unprobed(r, nodes, n) == NULL;
+    return r->role == DRV_ROLE_REMOVING && drv_resource_running_elsewhere(r, NULL) == NULL &&
+           r->assigned == NULL && r->mig_to == NULL &&
+           (r->moving_from == NULL || released(r, r->moving_from)) && unprobed(r, nodes, n) == NULL;
 }
 
 /* A node whose daemon is not in the round and that may run R: it is R's assigned node, or it
@@ -161,8 +157,8 @@ static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nod
 static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if ((nodes[i].member || nodes[i].cpu > 0)
-            && !g_hash_table_contains(r->nodes, nodes[i].name)) {
+        if ((nodes[i].member || nodes[i].cpu > 0) &&
+            !g_hash_table_contains(r->nodes, nodes[i].name)) {
             return nodes[i].name;
         }
     }
@@ -221,8 +217,8 @@ static void fill_vm(drv_policy_vm_t *vm, const drv_resource_t *r, const drv_ha_n
     }
     vm->banned = g_new0(int, n_nodes);
     for (size_t k = 0; k < n_nodes && p->max_failures > 0; k++) {
-        if (drv_ha_recent_failures(r, nodes[k].name, p) >= p->max_failures
-            && (int)k != vm->pin_node) {
+        if (drv_ha_recent_failures(r, nodes[k].name, p) >= p->max_failures &&
+            (int)k != vm->pin_node) {
             vm->banned[vm->n_banned++] = (int)k;
         }
     }
@@ -285,7 +281,7 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
         in.nodes[i].cpu = nodes[i].cpu > 0 ? nodes[i].cpu : 1;
         in.nodes[i].memory_mib = nodes[i].memory_mib > 0 ? nodes[i].memory_mib : 1;
         /* a node whose daemon is gone is no candidate; its VMs are not in the plan */
-        in.nodes[i].state = !nodes[i].member ? DRV_NODE_FAILED
+        in.nodes[i].state = !nodes[i].member  ? DRV_NODE_FAILED
                             : adm.maintenance ? DRV_NODE_MAINTENANCE
                             : adm.standby     ? DRV_NODE_STANDBY
                                               : DRV_NODE_ONLINE;
@@ -295,8 +291,8 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
     ex = g_new0(vm_extra_t, res->len); /* ex[v] describes in.vms[v] */
     for (guint i = 0; i < res->len; i++) {
         const drv_resource_t *r = res->pdata[i];
-        bool assigned_runs = r->assigned && member(nodes, n_nodes, r->assigned)
-                             && reported(r, r->assigned) == DRV_OBS_RUNNING;
+        bool assigned_runs = r->assigned && member(nodes, n_nodes, r->assigned) &&
+                             reported(r, r->assigned) == DRV_OBS_RUNNING;
         const char *gone = gone_holder(r, nodes, n_nodes);
         vm_extra_t *e = &ex[nv];
         drv_policy_vm_t *vm = &in.vms[nv];
@@ -309,7 +305,8 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
             /* it may run on a node outside the round: nothing about it changes until that
              * node is back (or, later, fenced); it takes no room elsewhere */
             g_autofree char *wait = g_strdup_printf("waiting for node %s (its droverd is not "
-                                                    "in the cluster), which may run it", gone);
+                                                    "in the cluster), which may run it",
+                                                    gone);
 
             push_texts(out, r, r->failed, wait);
             continue;
@@ -330,9 +327,9 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
 
             g_hash_table_iter_init(&it, r->nodes);
             while (g_hash_table_iter_next(&it, &k, &v)) {
-                if (((const drv_res_node_t *)v)->obs == DRV_OBS_RUNNING
-                    && member(nodes, n_nodes, k)
-                    && (e->running == NULL || strcmp(k, e->running) < 0)) {
+                if (((const drv_res_node_t *)v)->obs == DRV_OBS_RUNNING &&
+                    member(nodes, n_nodes, k) &&
+                    (e->running == NULL || strcmp(k, e->running) < 0)) {
                     e->running = k;
                 }
             }
@@ -381,8 +378,8 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
         if (ex[v].kind == V_MIGRATING) {
             continue; /* its source ends the record; then it is decided again */
         }
-        if (r->move_to && r->role == DRV_ROLE_STARTED && ex[v].running
-            && (ex[v].pin_dropped || target < 0)) {
+        if (r->move_to && r->role == DRV_ROLE_STARTED && ex[v].running &&
+            (ex[v].pin_dropped || target < 0)) {
             /* the move cannot be carried out: it keeps running where it runs */
             int pi = node_index(nodes, n_nodes, r->move_to);
             const char *why = pi >= 0 ? pin_blocked(&in, pi) : "it is not in the nodelist";
@@ -396,12 +393,13 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
             }
         }
         want_node = target >= 0 ? in.nodes[target].name : NULL;
-        if (want_node && ex[v].running == NULL && (who = unprobed(r, nodes, n_nodes)) != NULL
-            && g_strcmp0(want_node, r->assigned) != 0) {
+        if (want_node && ex[v].running == NULL && (who = unprobed(r, nodes, n_nodes)) != NULL &&
+            g_strcmp0(want_node, r->assigned) != 0) {
             /* probe first: a node that may already run it has not said so yet */
             g_free(waiting);
             waiting = g_strdup_printf("waiting for node %s to report whether it runs the "
-                                      "domain", who);
+                                      "domain",
+                                      who);
             push_texts(out, r, r->failed, waiting);
             continue;
         }
@@ -473,8 +471,8 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
          * probe for a resource not reported yet, and the release of a VM moved off here. */
         if (here && rep != DRV_OBS_RUNNING) {
             c = push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_RUNNING, r->gen);
-        } else if (!here && (mine == NULL || rep == DRV_OBS_RUNNING
-                             || (g_strcmp0(r->moving_from, me) == 0 && !released(r, me)))) {
+        } else if (!here && (mine == NULL || rep == DRV_OBS_RUNNING ||
+                             (g_strcmp0(r->moving_from, me) == 0 && !released(r, me)))) {
             c = push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_STOPPED, r->gen);
         }
         if (my_window_passed(mine, p)) {
@@ -496,8 +494,7 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
                     push_action(out_acts, DRV_HA_MIGRATE, r, r->mig_to);
                 }
             } else {
-                c = push_cmd(out_cmds, DRV_CMD_RES_MIG_END, r->name, r->mig_from, r->mig_to, 0,
-                             0);
+                c = push_cmd(out_cmds, DRV_CMD_RES_MIG_END, r->name, r->mig_from, r->mig_to, 0, 0);
                 c->flag = !here;
             }
             continue;
@@ -506,11 +503,11 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
             continue; /* the incoming copy is the source's business until the record ends */
         }
         if (!here) {
-            if (r->role == DRV_ROLE_STARTED && assigned_here && !mig_open
-                && drv_resource_running_elsewhere(r, me) == NULL
-                && (r->moving_from == NULL || released(r, r->moving_from))
-                && drv_ha_recent_failures(r, me, p) < p->max_failures
-                && r->changed_seq <= p->confirmed_seq) {
+            if (r->role == DRV_ROLE_STARTED && assigned_here && !mig_open &&
+                drv_resource_running_elsewhere(r, me) == NULL &&
+                (r->moving_from == NULL || released(r, r->moving_from)) &&
+                drv_ha_recent_failures(r, me, p) < p->max_failures &&
+                r->changed_seq <= p->confirmed_seq) {
                 /* only on a state a quorum holds (C7): never on a change this node may have
                  * applied alone, in its transitional configuration */
                 push_action(out_acts, DRV_HA_START, r, NULL);
@@ -520,19 +517,18 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
         /* It runs here and the coordinator moves it to a node that does not run it: live
          * migration where allowed — begun by a replicated record, run once it is applied —
          * else stop + start. */
-        if (r->role == DRV_ROLE_STARTED && r->assigned && !assigned_here && !mig_open
-            && g_strcmp0(r->moving_from, me) == 0
-            && reported(r, r->assigned) != DRV_OBS_RUNNING && r->allow_migrate
-            && env->can_migrate != NULL && env->can_migrate(env->ud, r, r->assigned)) {
+        if (r->role == DRV_ROLE_STARTED && r->assigned && !assigned_here && !mig_open &&
+            g_strcmp0(r->moving_from, me) == 0 && reported(r, r->assigned) != DRV_OBS_RUNNING &&
+            r->allow_migrate && env->can_migrate != NULL &&
+            env->can_migrate(env->ud, r, r->assigned)) {
             push_cmd(out_cmds, DRV_CMD_RES_MIG_BEGIN, r->name, me, r->assigned, 0, r->ver);
             continue;
         }
         /* Stop it when it should run nowhere, or when it is moved off this node, or when it is
          * a stray and the assigned copy is confirmed running. */
-        if (r->role != DRV_ROLE_STARTED || (r->assigned == NULL && r->failed != NULL)
-            || (r->assigned && !assigned_here
-                && (g_strcmp0(r->moving_from, me) == 0
-                    || reported(r, r->assigned) == DRV_OBS_RUNNING))) {
+        if (r->role != DRV_ROLE_STARTED || (r->assigned == NULL && r->failed != NULL) ||
+            (r->assigned && !assigned_here &&
+             (g_strcmp0(r->moving_from, me) == 0 || reported(r, r->assigned) == DRV_OBS_RUNNING))) {
             push_action(out_acts, DRV_HA_STOP, r, NULL);
         }
     }

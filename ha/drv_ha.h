@@ -15,17 +15,17 @@
 
 typedef struct drv_ha_node {
     const char *name;
-    bool member;   /* its droverd takes part in the current (endorsed) round */
-    int64_t cpu;   /* capacity published by the node, or the default */
+    bool member; /* its droverd takes part in the current (endorsed) round */
+    int64_t cpu; /* capacity published by the node, or the default */
     int64_t memory_mib;
 } drv_ha_node_t;
 
 typedef struct drv_ha_params {
-    uint32_t max_failures;    /* restarts in place within the window before relocating */
+    uint32_t max_failures; /* restarts in place within the window before relocating */
     uint64_t failure_window_ms;
-    uint64_t now_ms;          /* the deciding node's MONOTONIC clock (never the wall clock) */
-    uint64_t confirmed_seq;   /* rule C7: the state up to this seq is held by a quorum; a VM is
-                                 started or migrated only when its last change is (0: none) */
+    uint64_t now_ms;        /* the deciding node's MONOTONIC clock (never the wall clock) */
+    uint64_t confirmed_seq; /* rule C7: the state up to this seq is held by a quorum; a VM is
+                               started or migrated only when its last change is (0: none) */
 } drv_ha_params_t;
 
 /* A command the decision wants submitted (strings owned). */
@@ -86,9 +86,9 @@ typedef bool (*drv_ha_attempted_fn)(void *ud, const drv_resource_t *r);
 
 typedef struct drv_ha_local_env {
     drv_ha_running_fn running;
-    drv_ha_busy_fn busy;             /* also true while libvirt runs a migration job on it */
-    drv_ha_migrate_fn can_migrate;   /* may be NULL */
-    drv_ha_attempted_fn attempted;   /* may be NULL: never attempted */
+    drv_ha_busy_fn busy;           /* also true while libvirt runs a migration job on it */
+    drv_ha_migrate_fn can_migrate; /* may be NULL */
+    drv_ha_attempted_fn attempted; /* may be NULL: never attempted */
     void *ud;
 } drv_ha_local_env_t;
 

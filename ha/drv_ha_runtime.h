@@ -35,10 +35,10 @@ typedef enum drv_ha_dom_state {
 
 /* What the runtime needs to know about the membership, this node included. */
 typedef struct drv_ha_rt_view {
-    bool active;      /* the round is activated (DRV_PHASE_ACTIVE) */
-    bool quorate;     /* ... and endorsed as quorate */
-    bool coordinator; /* this node is the coordinator */
-    const char *me;   /* this node's name, NULL while unknown */
+    bool active;            /* the round is activated (DRV_PHASE_ACTIVE) */
+    bool quorate;           /* ... and endorsed as quorate */
+    bool coordinator;       /* this node is the coordinator */
+    const char *me;         /* this node's name, NULL while unknown */
     uint64_t confirmed_seq; /* the core's rule C7 (drv_cluster_view_t) */
 } drv_ha_rt_view_t;
 
@@ -90,11 +90,11 @@ typedef struct drv_ha_rt_ops {
 } drv_ha_rt_ops_t;
 
 typedef struct drv_ha_rt_config {
-    uint32_t cpu;          /* vCPUs this host offers (published as capacity/NODE) */
-    uint64_t memory_mib;   /* MiB for VMs */
+    uint32_t cpu;        /* vCPUs this host offers (published as capacity/NODE) */
+    uint64_t memory_mib; /* MiB for VMs */
     unsigned stop_grace_ms;
     uint64_t request_timeout_ms;
-    bool migration;        /* live migration is configured (a migration URI exists) */
+    bool migration; /* live migration is configured (a migration URI exists) */
 } drv_ha_rt_config_t;
 
 typedef struct drv_ha_rt drv_ha_rt_t;

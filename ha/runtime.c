@@ -134,8 +134,7 @@ static bool running_fn(void *ud, const char *uuid)
     drv_ha_dom_state_t s;
 
     /* a paused domain is still a copy of the VM: never start another one elsewhere */
-    return rt->ops->lookup(rt->ud, uuid, &s)
-           && (s == DRV_HA_DOM_RUNNING || s == DRV_HA_DOM_PAUSED);
+    return rt->ops->lookup(rt->ud, uuid, &s) && (s == DRV_HA_DOM_RUNNING || s == DRV_HA_DOM_PAUSED);
 }
 
 static const char *local_name(drv_ha_rt_t *rt)
@@ -170,11 +169,16 @@ static const drv_resource_t *res_by_uuid(drv_ha_rt_t *rt, const char *uuid)
 static void submit(drv_ha_rt_t *rt, drv_cmd_type_t type, const char *name, const char *value,
                    const char *value2, uint8_t obs, bool flag, uint64_t gen, const char *uuid)
 {
-    drv_cmd_t cmd = {.type = type, .name = name, .value = value, .value2 = value2, .obs = obs,
-                     .flag = flag, .gen = gen};
-    g_autofree char *key = g_strdup_printf("%d|%s|%s|%s|%u|%d|%" PRIu64, (int)type, name,
-                                           value ? value : "", value2 ? value2 : "", obs, flag,
-                                           gen);
+    drv_cmd_t cmd = {.type = type,
+                     .name = name,
+                     .value = value,
+                     .value2 = value2,
+                     .obs = obs,
+                     .flag = flag,
+                     .gen = gen};
+    g_autofree char *key =
+        g_strdup_printf("%d|%s|%s|%s|%u|%d|%" PRIu64, (int)type, name, value ? value : "",
+                        value2 ? value2 : "", obs, flag, gen);
     uint64_t req = 0;
     rt_req_t *hr;
     int rc;
@@ -277,8 +281,8 @@ static bool can_migrate_fn(void *ud, const drv_resource_t *r, const char *target
     g_autofree char *key = g_strdup_printf("%s>%s", r->uuid, target);
     const uint64_t *failed_at = g_hash_table_lookup(cx->rt->migrate_failed, key);
 
-    if (n == NULL || n->addr == NULL || !cx->rt->cfg.migration
-        || (failed_at && cx->rt->ops->now_ms(cx->rt->ud) - *failed_at < MIGRATE_RETRY_MS)) {
+    if (n == NULL || n->addr == NULL || !cx->rt->cfg.migration ||
+        (failed_at && cx->rt->ops->now_ms(cx->rt->ud) - *failed_at < MIGRATE_RETRY_MS)) {
         return false;
     }
     return n->member;
@@ -359,8 +363,7 @@ static void run_local_action(drv_ha_rt_t *rt, const drv_ha_local_action_t *act)
 static void publish_capacity(drv_ha_rt_t *rt, const drv_state_t *st, const char *me)
 {
     g_autofree char *key = g_strdup_printf("capacity/%s", me);
-    g_autofree char *val = g_strdup_printf("%" PRIu32 " %" PRIu64, rt->cfg.cpu,
-                                           rt->cfg.memory_mib);
+    g_autofree char *val = g_strdup_printf("%" PRIu32 " %" PRIu64, rt->cfg.cpu, rt->cfg.memory_mib);
 
     if (g_strcmp0(g_hash_table_lookup(st->settings, key), val) != 0) {
         submit(rt, DRV_CMD_SETTING_SET, key, val, NULL, 0, false, 0, NULL);
@@ -410,7 +413,7 @@ static void destroy_leftovers(drv_ha_rt_t *rt)
 {
     g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func(g_free);
 
-    rt->ops->foreach(rt->ud, collect_leftover, uuids);
+    rt->ops->foreach (rt->ud, collect_leftover, uuids);
     for (guint i = 0; i < uuids->len; i++) {
         const char *uuid = uuids->pdata[i];
         const drv_resource_t *r = res_by_uuid(rt, uuid);
@@ -478,10 +481,10 @@ void drv_ha_rt_dom_changed(drv_ha_rt_t *rt, const char *uuid, const char *name,
     const drv_resource_t *r = res_by_uuid(rt, uuid);
     const char *me = local_name(rt);
 
-    qb_log(by_us ? LOG_INFO : LOG_NOTICE, "HA: domain %s (%s) is %s: %s%s", name ? name : "?",
-           uuid, dom_state_str(state), reason, by_us ? "" : " (not by Drover)");
-    if (r != NULL && me != NULL && !by_us && state != DRV_HA_DOM_RUNNING
-        && state != DRV_HA_DOM_PAUSED) {
+    qb_log(by_us ? LOG_INFO : LOG_NOTICE, "HA: domain %s (%s) is %s: %s%s", name ? name : "?", uuid,
+           dom_state_str(state), reason, by_us ? "" : " (not by Drover)");
+    if (r != NULL && me != NULL && !by_us && state != DRV_HA_DOM_RUNNING &&
+        state != DRV_HA_DOM_PAUSED) {
         const drv_res_node_t *n = g_hash_table_lookup(r->nodes, me);
 
         if (n && n->obs == DRV_OBS_RUNNING) {
@@ -507,8 +510,10 @@ bool drv_ha_rt_op_done(drv_ha_rt_t *rt, uint64_t op_id, int rc, const char *errm
     if (kind == OP_MIGRATE) {
         if (rc != 0) {
             /* libvirt rolled back: it still runs here; the next pass ends the record */
-            qb_log(LOG_ERR, "HA: live migration of %s failed: %s; the next move to that node is "
-                            "stop + start", name, errmsg ? errmsg : drv_strerror(rc));
+            qb_log(LOG_ERR,
+                   "HA: live migration of %s failed: %s; the next move to that node is "
+                   "stop + start",
+                   name, errmsg ? errmsg : drv_strerror(rc));
         } else {
             qb_log(LOG_NOTICE, "HA: %s live-migrated away from here", name);
         }
@@ -533,7 +538,8 @@ bool drv_ha_rt_op_done(drv_ha_rt_t *rt, uint64_t op_id, int rc, const char *errm
 
         qb_log(LOG_ERR, "HA: %s of %s failed: %s", kind == OP_START ? "start" : "stop", name,
                errmsg ? errmsg : drv_strerror(rc));
-        if (r != NULL && kind == OP_START && (rc == DRV_ERR_NOT_CONNECTED || rc == DRV_ERR_EXISTS)) {
+        if (r != NULL && kind == OP_START &&
+            (rc == DRV_ERR_NOT_CONNECTED || rc == DRV_ERR_EXISTS)) {
             /* libvirtd went away mid-start, or the domain already runs here: not the VM's
              * failure; the reconcile after (re)connecting says what really runs */
             rt->ops->reconcile_now(rt->ud);

@@ -216,8 +216,8 @@ static int parse_prefer(const char *val, drv_cli_args_t *out, char **err)
     g_autofree char *node = colon ? g_strndup(val, (gsize)(colon - val)) : g_strdup(val);
     guint64 w = DRV_RES_DEFAULT_WEIGHT;
 
-    if (colon != NULL && (!g_ascii_string_to_unsigned(colon + 1, 10, 0, G_MAXUINT64, &w, NULL)
-                          || !drv_resource_weight_valid(w))) {
+    if (colon != NULL && (!g_ascii_string_to_unsigned(colon + 1, 10, 0, G_MAXUINT64, &w, NULL) ||
+                          !drv_resource_weight_valid(w))) {
         return fail(err, "--prefer %s: the weight must be a number from 1 to 1000000", val);
     }
     if (!valid_node_name(node)) {
@@ -320,15 +320,15 @@ static int parse_resource_opt(int argc, char **argv, int *i, drv_cli_args_t *out
         g_ptr_array_add(out->anti_affinity, g_strdup(val));
         break;
     case RO_CPU:
-        if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL)
-            || !drv_resource_cpu_valid(n)) {
+        if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL) ||
+            !drv_resource_cpu_valid(n)) {
             return fail(err, "--cpu must be a number of vCPUs from 1 to 4096, not '%s'", val);
         }
         out->cpu = (unsigned int)n;
         break;
     case RO_MEMORY:
-        if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL)
-            || !drv_resource_memory_valid(n)) {
+        if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL) ||
+            !drv_resource_memory_valid(n)) {
             return fail(err, "--memory must be a number of MiB from 1 to 4294967296, not '%s'",
                         val);
         }

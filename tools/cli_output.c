@@ -279,9 +279,9 @@ void drv_cli_print_properties(JsonObject *reply)
     for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
         JsonObject *p = json_array_get_object_element(arr, i);
         const char *unit = json_object_get_string_member_with_default(p, "unit", NULL);
-        g_autofree char *value = g_strdup_printf(
-            "%s%s%s", json_object_get_string_member_with_default(p, "value", "?"),
-            unit ? " " : "", unit ? unit : "");
+        g_autofree char *value =
+            g_strdup_printf("%s%s%s", json_object_get_string_member_with_default(p, "value", "?"),
+                            unit ? " " : "", unit ? unit : "");
         g_autofree char *def =
             json_object_get_boolean_member_with_default(p, "is_default", TRUE)
                 ? g_strdup("(default)")

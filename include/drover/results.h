@@ -26,25 +26,25 @@ enum drv_result {
     DRV_ERR_NOT_CONNECTED = -1011, /* corosync not reachable right now */
     DRV_ERR_UNKNOWN_RESOURCE = -1012,
     DRV_ERR_EXISTS = -1013,
-    DRV_ERR_LIMIT = -1014, /* the replicated state would outgrow what one message carries */
-    DRV_ERR_STALE = -1015, /* a conditional command was computed from a state that changed */
+    DRV_ERR_LIMIT = -1014,        /* the replicated state would outgrow what one message carries */
+    DRV_ERR_STALE = -1015,        /* a conditional command was computed from a state that changed */
     DRV_ERR_CANNOT_PLACE = -1016, /* the target node cannot take the VM (full, standby,
                                      banned, droverd down) */
-    DRV_ERR_BUSY = -1017,   /* an operation (e.g. a migration job) is in progress on it */
-    DRV_ERR_PERSIST = -1018, /* this node cannot make the state durable */
+    DRV_ERR_BUSY = -1017,         /* an operation (e.g. a migration job) is in progress on it */
+    DRV_ERR_PERSIST = -1018,      /* this node cannot make the state durable */
     DRV_ERR_LAST = -1019,
 };
 
 /* Exit codes of the drover CLI (stable; scripts rely on them). */
 enum drv_exit {
     DRV_EXIT_OK = 0,
-    DRV_EXIT_ERROR = 1,       /* any other failure */
-    DRV_EXIT_USAGE = 2,       /* bad arguments */
-    DRV_EXIT_NO_DAEMON = 3,   /* droverd not running */
-    DRV_EXIT_NOT_QUORATE = 4, /* change refused: no quorum */
-    DRV_EXIT_NOT_FOUND = 5,   /* unknown node or resource */
-    DRV_EXIT_TIMEOUT = 6,     /* no answer in time / membership kept changing */
-    DRV_EXIT_PERMISSION = 7,  /* not allowed to talk to droverd */
+    DRV_EXIT_ERROR = 1,        /* any other failure */
+    DRV_EXIT_USAGE = 2,        /* bad arguments */
+    DRV_EXIT_NO_DAEMON = 3,    /* droverd not running */
+    DRV_EXIT_NOT_QUORATE = 4,  /* change refused: no quorum */
+    DRV_EXIT_NOT_FOUND = 5,    /* unknown node or resource */
+    DRV_EXIT_TIMEOUT = 6,      /* no answer in time / membership kept changing */
+    DRV_EXIT_PERMISSION = 7,   /* not allowed to talk to droverd */
     DRV_EXIT_CANNOT_PLACE = 8, /* the target node cannot take the VM now */
 };
 

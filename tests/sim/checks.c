@@ -18,8 +18,8 @@ static bool source_holds(sim_t *s, int t, const char *uuid)
     for (int i = 0; i < s->n; i++) {
         hv_op_t *op = s->node[i].host_up ? hv_migration(&s->node[i].hv) : NULL;
 
-        if (op && op->target == t && strcmp(op->uuid, uuid) == 0
-            && g_hash_table_contains(s->node[i].hv.doms, uuid)) {
+        if (op && op->target == t && strcmp(op->uuid, uuid) == 0 &&
+            g_hash_table_contains(s->node[i].hv.doms, uuid)) {
             return true;
         }
     }
@@ -100,8 +100,7 @@ bool check_settled(sim_t *s, GString *why)
         if (ref == NULL) {
             ref = node_state(nd);
         } else if (!drv_state_equal(ref, node_state(nd))) {
-            g_string_printf(why, "L3: %s and %s hold different states", s->node[0].name,
-                            nd->name);
+            g_string_printf(why, "L3: %s and %s hold different states", s->node[0].name, nd->name);
             return false;
         }
         if (drv_ha_rt_ops_in_flight(nd->rt) > 0) {
@@ -131,8 +130,7 @@ bool check_settled(sim_t *s, GString *why)
         }
         if (!want && n != 0) {
             g_string_printf(why, "L1: %s is %s but runs on %s", sim_vm_name(v),
-                            r ? drv_role_str(r->role) : "not a resource",
-                            s->node[where[0]].name);
+                            r ? drv_role_str(r->role) : "not a resource", s->node[where[0]].name);
             return false;
         }
     }
@@ -152,8 +150,8 @@ static bool check_acked(sim_t *s)
 
     for (guint i = 0; i < s->admin->len; i++) {
         admin_rec_t *a = g_ptr_array_index(s->admin, i);
-        char *key = g_strdup_printf("%s%s", a->type == DRV_CMD_NODE_STANDBY ? "node/" : "",
-                                    a->name);
+        char *key =
+            g_strdup_printf("%s%s", a->type == DRV_CMD_NODE_STANDBY ? "node/" : "", a->name);
         admin_rec_t *b = g_hash_table_lookup(last, key);
 
         if (a->status == 0) {
@@ -221,8 +219,7 @@ bool check_history_end(sim_t *s, uint64_t bound_ms)
         }
     }
     if (s->failure == NULL) {
-        sim_fail(s, "not settled within %llu s: %s", (unsigned long long)bound_ms / 1000,
-                 why->str);
+        sim_fail(s, "not settled within %llu s: %s", (unsigned long long)bound_ms / 1000, why->str);
     }
     return false;
 }

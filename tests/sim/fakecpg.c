@@ -146,8 +146,7 @@ void cpg_confchg(sim_t *s)
             ring.nodeid = (uint32_t)__builtin_ctz(mask) + 1;
             ring.seq = ++s->ring_seq;
             sim_log(s, "cpg: new ring %u.%llu hosts 0x%x, %zu daemon(s)%s", ring.nodeid,
-                    (unsigned long long)ring.seq, mask, k,
-                    hosts * 2 > s->n ? " quorate" : "");
+                    (unsigned long long)ring.seq, mask, k, hosts * 2 > s->n ? " quorate" : "");
         }
         for (int i = 0; i < s->n; i++) {
             simnode_t *nd = &s->node[i];

@@ -53,9 +53,10 @@ static void notify(hv_t *hv, const char *uuid, drv_ha_dom_state_t st, bool by_us
 {
     sim_log(hv->node->sim, "%s: libvirt: %s %s (%s%s)", hv->node->name,
             sim_vm_name(sim_vm_index(uuid)),
-            st == DRV_HA_DOM_RUNNING ? "running" : st == DRV_HA_DOM_PAUSED ? "paused"
-                                                  : st == DRV_HA_DOM_OTHER ? "crashed"
-                                                                            : "gone",
+            st == DRV_HA_DOM_RUNNING  ? "running"
+            : st == DRV_HA_DOM_PAUSED ? "paused"
+            : st == DRV_HA_DOM_OTHER  ? "crashed"
+                                      : "gone",
             reason, by_us ? "" : ", not by Drover");
     if (hv_valid(hv)) {
         node_dom_changed(hv->node, uuid, st, by_us, reason);
@@ -276,8 +277,7 @@ void hv_advance(sim_t *s)
         }
         /* a migration whose target died or whose link broke rolls back at once */
         op = hv_migration(hv);
-        if (op && op->phase == 1
-            && (!s->node[op->target].host_up || !s->link_ok[i][op->target])) {
+        if (op && op->phase == 1 && (!s->node[op->target].host_up || !s->link_ok[i][op->target])) {
             mig_rollback(hv, "lost the destination");
         } else if (op && op->phase == 1 && !g_hash_table_contains(hv->doms, op->uuid)) {
             mig_rollback(hv, "the domain died during the migration");
@@ -327,8 +327,8 @@ void hv_libvirtd_restart(hv_t *hv, unsigned down_ms)
     /* the op in progress: a start may or may not have happened; the caller hears "not
      * connected" (a migration in progress carries on in QEMU) */
     if (op && op->kind != HVOP_MIGRATE) {
-        if (op->kind == HVOP_START && g_rand_boolean(s->rng)
-            && !g_hash_table_contains(hv->doms, op->uuid)) {
+        if (op->kind == HVOP_START && g_rand_boolean(s->rng) &&
+            !g_hash_table_contains(hv->doms, op->uuid)) {
             set_dom(hv, op->uuid, DRV_HA_DOM_RUNNING, false);
         } else if (op->kind == HVOP_STOP && g_rand_boolean(s->rng)) {
             g_hash_table_remove(hv->doms, op->uuid);

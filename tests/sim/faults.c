@@ -81,13 +81,14 @@ static void admin_random(sim_t *s)
     case 1:
         /* a domain already running outside Drover, never a resource so far (a human starting
          * a managed VM by hand elsewhere is not a fault Drover can prevent) */
-        if (g_rand_int_range(s->rng, 0, 4) == 0 && hv_copies(s, sim_vm_uuid(v), NULL) == 0
-            && other->host_up && !ever_submitted(s, vm)) {
+        if (g_rand_int_range(s->rng, 0, 4) == 0 && hv_copies(s, sim_vm_uuid(v), NULL) == 0 &&
+            other->host_up && !ever_submitted(s, vm)) {
             sim_log(s, "FAULT: %s runs %s outside Drover before the add", other->name, vm);
             hv_put(&other->hv, sim_vm_uuid(v), DRV_HA_DOM_RUNNING);
         }
-        admin_add(nd, v, (uint8_t)g_rand_int_range(s->rng, 0, 3), g_rand_int_range(s->rng, 0, 4) != 0,
-                  (uint32_t)g_rand_int_range(s->rng, 1, 3), NULL);
+        admin_add(nd, v, (uint8_t)g_rand_int_range(s->rng, 0, 3),
+                  g_rand_int_range(s->rng, 0, 4) != 0, (uint32_t)g_rand_int_range(s->rng, 1, 3),
+                  NULL);
         break;
     case 2:
         admin_submit(nd, DRV_CMD_RES_REMOVE, vm, NULL, false);

@@ -154,8 +154,8 @@ static void one_tick(sim_t *s)
         if (nd->daemon_start_at != 0 && nd->daemon_start_at <= s->now) {
             node_daemon_start(nd);
         }
-        if (nd->host_up && nd->hv.valid_at != 0 && nd->hv.valid_at <= s->now
-            && nd->hv.valid_at > s->now - SIM_TICK_MS) {
+        if (nd->host_up && nd->hv.valid_at != 0 && nd->hv.valid_at <= s->now &&
+            nd->hv.valid_at > s->now - SIM_TICK_MS) {
             node_kick(nd); /* libvirt listed again */
         }
     }

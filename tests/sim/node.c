@@ -54,8 +54,7 @@ static void c_view_changed(void *ud)
     node_kick(ud);
 }
 
-static const drv_cluster_ops_t cluster_ops = {c_send, c_persist, c_request_done,
-                                              c_view_changed};
+static const drv_cluster_ops_t cluster_ops = {c_send, c_persist, c_request_done, c_view_changed};
 
 /* ---- the HA runtime's ops ---- */
 
@@ -66,8 +65,8 @@ static int r_submit(void *ud, const drv_cmd_t *cmd, uint64_t timeout_ms, uint64_
 
     if (nd->sim->verbose && rc == DRV_OK) {
         sim_log(nd->sim, "%s: submit %d %s %s %s obs=%u gen=%" PRIu64, nd->name, (int)cmd->type,
-                cmd->name, cmd->value ? cmd->value : "-", cmd->value2 ? cmd->value2 : "-",
-                cmd->obs, cmd->gen);
+                cmd->name, cmd->value ? cmd->value : "-", cmd->value2 ? cmd->value2 : "-", cmd->obs,
+                cmd->gen);
     }
     return rc;
 }
@@ -362,8 +361,8 @@ static int admin_record(simnode_t *nd, const drv_cmd_t *cmd, bool flag)
     }
     rc = drv_cluster_submit(nd->c, cmd, s->now, 5000, &req);
     sim_log(s, "%s: ADMIN %d %s %s%s -> %s", nd->name, (int)cmd->type, cmd->name,
-            cmd->value ? cmd->value : "", flag ? " on" : "", rc == DRV_OK ? "submitted"
-                                                                          : drv_strerror(rc));
+            cmd->value ? cmd->value : "", flag ? " on" : "",
+            rc == DRV_OK ? "submitted" : drv_strerror(rc));
     if (rc != DRV_OK) {
         return rc;
     }
@@ -379,8 +378,7 @@ static int admin_record(simnode_t *nd, const drv_cmd_t *cmd, bool flag)
     return rc;
 }
 
-int admin_submit(simnode_t *nd, drv_cmd_type_t type, const char *name, const char *value,
-                 bool flag)
+int admin_submit(simnode_t *nd, drv_cmd_type_t type, const char *name, const char *value, bool flag)
 {
     drv_cmd_t cmd = {.type = type, .name = name, .value = value, .flag = flag};
 

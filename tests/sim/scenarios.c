@@ -38,8 +38,8 @@ static int node_idx(sim_t *s, const char *name)
 
 static bool runs_on(sim_t *s, int v, int i)
 {
-    hv_dom_t *d = s->node[i].host_up ? g_hash_table_lookup(s->node[i].hv.doms, sim_vm_uuid(v))
-                                     : NULL;
+    hv_dom_t *d =
+        s->node[i].host_up ? g_hash_table_lookup(s->node[i].hv.doms, sim_vm_uuid(v)) : NULL;
 
     return d && d->state == DRV_HA_DOM_RUNNING && !d->incoming;
 }
@@ -261,7 +261,8 @@ static bool sc_source_restart_mid_migration(sim_t *s)
     return s->failure == NULL && expect_no_downtime(s, 0) && expect_once(s, 0, -1, 30000);
 }
 
-/* ---- review 1: an ASSIGN delivered only on the coordinator's side of a partition (rule C7) ---- */
+/* ---- review 1: an ASSIGN delivered only on the coordinator's side of a partition (rule C7) ----
+ */
 
 static bool p_held(sim_t *s, void *ud)
 {
@@ -416,8 +417,8 @@ static bool sc_state_cap(sim_t *s)
     node_daemon_start(N3);
     sim_run(s, 3000);
     for (int i = 0; i < s->n; i++) {
-        if (node_state(&s->node[i]) != NULL
-            && drv_wire_state_size(node_state(&s->node[i])) > DRV_WIRE_MAX_MSG) {
+        if (node_state(&s->node[i]) != NULL &&
+            drv_wire_state_size(node_state(&s->node[i])) > DRV_WIRE_MAX_MSG) {
             sim_fail(s, "%s's state outgrew its cap", s->node[i].name);
             return false;
         }
@@ -495,8 +496,8 @@ static bool sc_phantom_preempt(sim_t *s)
     admin_add(N1, 0, 2, true, 8, "n3"); /* vm1 high, fills n3 */
     admin_add(N1, 1, 0, true, 4, "n1"); /* vm2 low */
     admin_add(N1, 2, 1, true, 4, "n2"); /* vm3 medium */
-    if (!wait_running(s, 0, 2, 30000) || !wait_running(s, 1, 0, 30000)
-        || !wait_running(s, 2, 1, 30000)) {
+    if (!wait_running(s, 0, 2, 30000) || !wait_running(s, 1, 0, 30000) ||
+        !wait_running(s, 2, 1, 30000)) {
         return false;
     }
     node_daemon_stop(N3); /* its VM still runs */

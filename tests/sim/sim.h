@@ -35,17 +35,17 @@ typedef struct hv_op {
     uint64_t op_id;
     uint32_t inc; /* the daemon incarnation that asked: results for another one are dropped */
     char *uuid;
-    int target;   /* HVOP_MIGRATE */
+    int target; /* HVOP_MIGRATE */
     unsigned grace_ms;
     uint64_t t_end;
-    int phase;    /* HVOP_MIGRATE: 0 copying, 1 incoming paused at the target */
+    int phase; /* HVOP_MIGRATE: 0 copying, 1 incoming paused at the target */
     bool hung;
-    bool fail;    /* HVOP_START: fails; HVOP_MIGRATE: fails at the end of the copy */
+    bool fail; /* HVOP_START: fails; HVOP_MIGRATE: fails at the end of the copy */
 } hv_op_t;
 
 typedef struct hv {
     simnode_t *node;
-    GHashTable *doms; /* uuid -> hv_dom_t */
+    GHashTable *doms;  /* uuid -> hv_dom_t */
     uint64_t valid_at; /* libvirtd (re)connected and listed from then on */
     GQueue ops;        /* hv_op_t *, the head runs (one worker, in order) */
 } hv_t;
@@ -56,29 +56,29 @@ struct simnode {
     int idx;
     char name[8];
     char addr[16];
-    bool host_up;    /* the host (corosync, libvirtd, its domains) */
-    bool daemon_up;  /* droverd */
+    bool host_up;             /* the host (corosync, libvirtd, its domains) */
+    bool daemon_up;           /* droverd */
     uint64_t daemon_start_at; /* droverd comes back at this time (0: no restart pending) */
     uint32_t pid;
-    uint32_t inc;    /* droverd incarnation */
+    uint32_t inc; /* droverd incarnation */
     drv_cluster_t *c;
     drv_ha_rt_t *rt;
     drv_state_t *disk; /* the persisted state file (survives daemon and host restarts) */
     bool kicked;
-    bool reconcile_req; /* the runtime asked for a list pass */
-    int64_t wall_offset_ms;  /* stepped by faults: nothing in Drover may read it */
-    uint64_t boot_at;        /* sim time of the host's boot: its monotonic clock starts there */
+    bool reconcile_req;     /* the runtime asked for a list pass */
+    int64_t wall_offset_ms; /* stepped by faults: nothing in Drover may read it */
+    uint64_t boot_at;       /* sim time of the host's boot: its monotonic clock starts there */
     uint32_t cpu;
     uint64_t memory_mib;
     /* fake CPG */
     int comp;
     drv_ring_t ring;
-    uint32_t ring_mask;   /* hosts of the ring we last told this daemon about */
-    uint64_t members_key; /* member list last given to this daemon */
-    bool hold_send;       /* multicasts wait in held (a send queue on CS_ERR_TRY_AGAIN) */
+    uint32_t ring_mask;    /* hosts of the ring we last told this daemon about */
+    uint64_t members_key;  /* member list last given to this daemon */
+    bool hold_send;        /* multicasts wait in held (a send queue on CS_ERR_TRY_AGAIN) */
     bool hold_from_assign; /* hold_send from this node's next RES_ASSIGN on */
     bool release_on_confchg;
-    GQueue held;          /* cpgmsg_t * */
+    GQueue held; /* cpgmsg_t * */
     hv_t hv;
     GHashTable *admin_reqs; /* req id -> admin record index + 1 */
 };
@@ -101,15 +101,15 @@ struct sim {
     uint64_t ring_seq;
     simnode_t node[SIM_MAXN];
     bool link_ok[SIM_MAXN][SIM_MAXN]; /* migration (libvirt-to-libvirt) links */
-    GQueue cpgq;   /* cpgmsg_t * in total order */
+    GQueue cpgq;                      /* cpgmsg_t * in total order */
     bool confchg_pending;
-    GQueue log;    /* char *, the last events */
+    GQueue log;       /* char *, the last events */
     GPtrArray *admin; /* admin_rec_t * in submission order */
     /* timings (virtual ms) */
     unsigned start_ms, stop_ms, mig_copy_ms, mig_switch_ms;
     /* random faults in ops */
     unsigned p_start_fail, p_mig_fail, p_mig_hang; /* per mille */
-    bool eval_gap; /* daemons evaluate between an old ring's last deliveries and the confchg */
+    bool eval_gap;    /* daemons evaluate between an old ring's last deliveries and the confchg */
     bool deliver_all; /* deliver the whole CPG queue at every tick */
     char *failure;    /* first violated check */
     uint64_t zero_copy_ms[SIM_NVM]; /* time a started VM spent running nowhere, after it ran */

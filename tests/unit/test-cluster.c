@@ -29,7 +29,7 @@ typedef struct node {
     drv_state_t *disk; /* what persist wrote */
     int persists;
     bool persist_fails; /* the disk refuses writes */
-    GHashTable *done; /* req_id -> rc */
+    GHashTable *done;   /* req_id -> rc */
 } node_t;
 
 typedef struct qmsg {
@@ -46,8 +46,8 @@ struct sim {
                  deliveries to the same node) */
     uint64_t now;
     uint64_t ring_seq;
-    bool quorum_first; /* deliver votequorum before the CPG ring change */
-    bool foreign;      /* a silent foreign CPG member on node 1 */
+    bool quorum_first;  /* deliver votequorum before the CPG ring change */
+    bool foreign;       /* a silent foreign CPG member on node 1 */
     bool cs_everywhere; /* corosync runs on every node even where droverd is stopped, so
                            votequorum counts a component's nodes, not its daemons */
     int foreign_comp;
@@ -733,17 +733,22 @@ static void test_resources(void)
                     DRV_ERR_UNKNOWN_RESOURCE);
 
     /* coordinator assignment and node reports */
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0,
+                (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .gen = res_on(s, 0, "vm1")->ver}),
+        DRV_OK);
     CU_ASSERT_STRING_EQUAL(res_on(s, 2, "vm1")->assigned, "n2");
-    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2",
-                                              .obs = DRV_OBS_RUNNING, .ts = 1000}), DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 1,
+                (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_RUNNING, .ts = 1000}),
+        DRV_OK);
     CU_ASSERT_STRING_EQUAL(drv_resource_running_elsewhere(res_on(s, 0, "vm1"), NULL), "n2");
 
     /* failures inside the window count up; one after it starts a new window */
     for (int k = 1; k <= 3; k++) {
-        CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_FAILED,
-                                                  .ts = 1000 + (uint64_t)k, .value2 = "crashed"}),
+        CU_ASSERT_EQUAL(res_cmd(s, 1,
+                                (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_FAILED,
+                                            .ts = 1000 + (uint64_t)k, .value2 = "crashed"}),
                         DRV_OK);
     }
     {
@@ -753,17 +758,22 @@ static void test_resources(void)
         CU_ASSERT_EQUAL(n->obs, DRV_OBS_FAILED);
         CU_ASSERT_STRING_EQUAL(res_on(s, 0, "vm1")->last_failure, "n2: crashed");
     }
-    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_FAILED,
-                                              .ts = 1000 + 11 * 60 * 1000, .value2 = "again"}),
+    CU_ASSERT_EQUAL(res_cmd(s, 1,
+                            (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_FAILED,
+                                        .ts = 1000 + 11 * 60 * 1000, .value2 = "again"}),
                     DRV_OK);
-    CU_ASSERT_EQUAL(((drv_res_node_t *)g_hash_table_lookup(res_on(s, 2, "vm1")->nodes, "n2"))->failures, 1);
+    CU_ASSERT_EQUAL(
+        ((drv_res_node_t *)g_hash_table_lookup(res_on(s, 2, "vm1")->nodes, "n2"))->failures, 1);
     /* a start is a clean-up */
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_FAILED, "vm1", "gave up",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0,
+                (drv_cmd_t){DRV_CMD_RES_FAILED, "vm1", "gave up", .gen = res_on(s, 0, "vm1")->ver}),
+        DRV_OK);
     CU_ASSERT_STRING_EQUAL(res_on(s, 1, "vm1")->failed, "gave up");
     CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ROLE, "vm1", .flag = true}), DRV_OK);
     CU_ASSERT_PTR_NULL(res_on(s, 1, "vm1")->failed);
-    CU_ASSERT_EQUAL(((drv_res_node_t *)g_hash_table_lookup(res_on(s, 2, "vm1")->nodes, "n2"))->failures, 0);
+    CU_ASSERT_EQUAL(
+        ((drv_res_node_t *)g_hash_table_lookup(res_on(s, 2, "vm1")->nodes, "n2"))->failures, 0);
 
     /* move and clear */
     CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MOVE, "vm1", "n3"}), DRV_OK);
@@ -772,15 +782,19 @@ static void test_resources(void)
     CU_ASSERT_PTR_NULL(res_on(s, 1, "vm1")->move_to);
 
     /* remove: purged only once no node reports it running */
-    CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2",
-                                              .obs = DRV_OBS_RUNNING, .ts = 5}), DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 2,
+                (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_RUNNING, .ts = 5}),
+        DRV_OK);
     CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_RES_REMOVE, "vm1"}), DRV_OK);
     CU_ASSERT_EQUAL(res_on(s, 0, "vm1")->role, DRV_ROLE_REMOVING);
     CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ROLE, "vm1", .flag = true}),
                     DRV_ERR_UNKNOWN_RESOURCE);
     CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_PURGE, "vm1"}), DRV_ERR_BAD_ARGS);
-    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2",
-                                              .obs = DRV_OBS_STOPPED, .ts = 6}), DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 1,
+                (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n2", .obs = DRV_OBS_STOPPED, .ts = 6}),
+        DRV_OK);
     CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_PURGE, "vm1"}), DRV_OK);
     for (int i = 0; i < 3; i++) {
         CU_ASSERT_PTR_NULL(res_on(s, i, "vm1"));
@@ -813,10 +827,11 @@ static void test_resources(void)
         {
             g_autofree char *longtext = g_strnfill(1000, 'e');
 
-            CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_REPORT, "big0", "n2",
-                                                      .obs = DRV_OBS_FAILED, .ts = 1,
-                                                      .value2 = longtext}),
-                            DRV_OK);
+            CU_ASSERT_EQUAL(
+                res_cmd(s, 1,
+                        (drv_cmd_t){DRV_CMD_RES_REPORT, "big0", "n2", .obs = DRV_OBS_FAILED,
+                                    .ts = 1, .value2 = longtext}),
+                DRV_OK);
             CU_ASSERT_TRUE(strlen(res_on(s, 0, "big0")->last_failure) <= 256 + 4);
         }
         for (int k = 0; k < added; k++) {
@@ -858,10 +873,12 @@ static void test_conditional_assign(void)
     /* both computed from version 1, delivered in one order */
     CU_ASSERT_EQUAL(drv_cluster_submit(s->node[0].c,
                                        &(drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n1", .gen = ver},
-                                       s->now, 5000, &r1), DRV_OK);
+                                       s->now, 5000, &r1),
+                    DRV_OK);
     CU_ASSERT_EQUAL(drv_cluster_submit(s->node[1].c,
                                        &(drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .gen = ver},
-                                       s->now, 5000, &r2), DRV_OK);
+                                       s->now, 5000, &r2),
+                    DRV_OK);
     run(s);
     CU_ASSERT_EQUAL(done_rc(s, 0, r1), DRV_OK);
     CU_ASSERT_EQUAL(done_rc(s, 1, r2), DRV_ERR_STALE);
@@ -870,8 +887,10 @@ static void test_conditional_assign(void)
     }
     /* a report moves the version on: a decision from before it is stale */
     ver = res_on(s, 0, "vm1")->ver;
-    CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n3",
-                                              .obs = DRV_OBS_RUNNING, .ts = 1}), DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 2,
+                (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n3", .obs = DRV_OBS_RUNNING, .ts = 1}),
+        DRV_OK);
     CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .gen = ver}),
                     DRV_ERR_STALE);
     CU_ASSERT_STRING_EQUAL(res_on(s, 1, "vm1")->assigned, "n1");
@@ -891,43 +910,64 @@ static void test_migration_records(void)
     const drv_resource_t *r;
 
     CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ADD, "vm1", .res = a}), DRV_OK);
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n1",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n1",
-                                              .obs = DRV_OBS_RUNNING, .ts = 1}), DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0,
+                (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n1", .gen = res_on(s, 0, "vm1")->ver}),
+        DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0,
+                (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n1", .obs = DRV_OBS_RUNNING, .ts = 1}),
+        DRV_OK);
     /* not moved off n1 yet: no record */
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_ERR_STALE);
-    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .value2 = "n1",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
-                                              .gen = res_on(s, 0, "vm1")->ver - 1}), DRV_ERR_STALE);
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0,
+                            (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
+                                        .gen = res_on(s, 0, "vm1")->ver}),
+                    DRV_ERR_STALE);
+    CU_ASSERT_EQUAL(res_cmd(s, 1,
+                            (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .value2 = "n1",
+                                        .gen = res_on(s, 0, "vm1")->ver}),
+                    DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0,
+                            (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
+                                        .gen = res_on(s, 0, "vm1")->ver - 1}),
+                    DRV_ERR_STALE);
+    CU_ASSERT_EQUAL(res_cmd(s, 0,
+                            (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
+                                        .gen = res_on(s, 0, "vm1")->ver}),
+                    DRV_OK);
     r = res_on(s, 2, "vm1");
     CU_ASSERT_STRING_EQUAL(r->mig_from, "n1");
     CU_ASSERT_STRING_EQUAL(r->mig_to, "n2");
     CU_ASSERT_EQUAL(r->mig_gen, r->gen);
     /* open: nobody re-targets it, whatever version */
-    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n3", .value2 = "n1",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_ERR_STALE);
+    CU_ASSERT_EQUAL(res_cmd(s, 1,
+                            (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n3", .value2 = "n1",
+                                        .gen = res_on(s, 0, "vm1")->ver}),
+                    DRV_ERR_STALE);
     /* rolled back: n1 assigned again, n2 must release */
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2",
-                                              .flag = false}), DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2", .flag = false}),
+        DRV_OK);
     r = res_on(s, 1, "vm1");
     CU_ASSERT_PTR_NULL(r->mig_to);
     CU_ASSERT_STRING_EQUAL(r->assigned, "n1");
     CU_ASSERT_STRING_EQUAL(r->moving_from, "n2");
     /* an end without a record changes nothing */
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2",
-                                              .flag = true}), DRV_ERR_STALE);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2", .flag = true}),
+        DRV_ERR_STALE);
     /* again, done this time: n2 runs it, n1 is released at the current generation */
-    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .value2 = "n1",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
-                                              .gen = res_on(s, 0, "vm1")->ver}), DRV_OK);
-    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2",
-                                              .flag = true}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 1,
+                            (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .value2 = "n1",
+                                        .gen = res_on(s, 0, "vm1")->ver}),
+                    DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0,
+                            (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n1", .value2 = "n2",
+                                        .gen = res_on(s, 0, "vm1")->ver}),
+                    DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_MIG_END, "vm1", "n1", .value2 = "n2", .flag = true}),
+        DRV_OK);
     r = res_on(s, 2, "vm1");
     CU_ASSERT_STRING_EQUAL(r->assigned, "n2");
     CU_ASSERT_PTR_NULL(r->moving_from);
@@ -1022,8 +1062,8 @@ static void test_random_histories(void)
                 rc = submit(s, i, DRV_CMD_SETTING_SET, key, val, false, &req);
                 run(s);
                 /* the write in flight, if any, was ordered before this one */
-                if (fl.node >= 0 && s->node[fl.node].up && s->node[fl.node].pid == fl.pid
-                    && done_rc(s, fl.node, fl.req) != 1) {
+                if (fl.node >= 0 && s->node[fl.node].up && s->node[fl.node].pid == fl.pid &&
+                    done_rc(s, fl.node, fl.req) != 1) {
                     if (done_rc(s, fl.node, fl.req) == DRV_OK) {
                         g_hash_table_insert(acked, g_strdup(fl.key), g_strdup(fl.val));
                     }
@@ -1082,8 +1122,8 @@ static void test_random_histories(void)
 
                 CU_ASSERT_PTR_NOT_NULL(have);
                 if (have && strcmp(have, v) != 0) {
-                    fprintf(stderr, "seed %u: key %s holds %s, last acked %s\n", seed,
-                            (char *)k, have, (char *)v);
+                    fprintf(stderr, "seed %u: key %s holds %s, last acked %s\n", seed, (char *)k,
+                            have, (char *)v);
                     CU_FAIL("acknowledged write lost");
                 }
             }
@@ -1109,7 +1149,8 @@ int main(void)
     CU_add_test(suite, "no quorum, no change", test_no_quorum_no_change);
     CU_add_test(suite, "stale votequorum word ignored", test_stale_quorum_ignored);
     CU_add_test(suite, "quorum lost without membership change", test_quorum_lost_in_place);
-    CU_add_test(suite, "a lone daemon is not endorsed by corosync's quorum", test_lone_daemon_not_endorsed);
+    CU_add_test(suite, "a lone daemon is not endorsed by corosync's quorum",
+                test_lone_daemon_not_endorsed);
     CU_add_test(suite, "restart and whole-cluster restart", test_restart_resync);
     CU_add_test(suite, "an empty state never wins", test_empty_state_loses);
     CU_add_test(suite, "malformed messages dropped", test_malformed_dropped);
@@ -1120,7 +1161,8 @@ int main(void)
     CU_add_test(suite, "random histories keep acked writes", test_random_histories);
     CU_add_test(suite, "assignments are conditional on the version", test_conditional_assign);
     CU_add_test(suite, "migration records", test_migration_records);
-    CU_add_test(suite, "no acknowledgement without durability (C5)", test_no_ack_without_durability);
+    CU_add_test(suite, "no acknowledgement without durability (C5)",
+                test_no_ack_without_durability);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     {

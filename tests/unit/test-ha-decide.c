@@ -157,8 +157,8 @@ static char *local(const drv_state_t *st, const char *me, const char *const *run
             const drv_resource_t *r = g_hash_table_lookup(st->resources, c->name);
 
             CU_ASSERT_EQUAL(c->gen, r->ver);
-            g_string_append_printf(s, "%sMIG_BEGIN %s %s %s", s->len ? "; " : "", c->name,
-                                   c->value, c->value2);
+            g_string_append_printf(s, "%sMIG_BEGIN %s %s %s", s->len ? "; " : "", c->name, c->value,
+                                   c->value2);
         } else {
             g_string_append_printf(s, "%sMIG_END %s %s %s %s", s->len ? "; " : "", c->name,
                                    c->value, c->value2, c->flag ? "done" : "rolled-back");
@@ -244,7 +244,7 @@ static void test_restart_in_place_then_relocate(void)
     EXPECT(local(st, "n2", none), ""); /* out of restarts here */
     EXPECT(coordinate(st, nodes3, 3), "ASSIGN vm1 n1 n2");
     assign(r, "n1", "n2");
-    EXPECT(local(st, "n1", none), "");                  /* n2 has not released it yet */
+    EXPECT(local(st, "n1", none), "");                   /* n2 has not released it yet */
     EXPECT(local(st, "n2", none), "REPORT vm1 stopped"); /* the release */
     report(r, "n2", DRV_OBS_STOPPED, 3);
     EXPECT(local(st, "n2", none), "");
@@ -456,7 +456,8 @@ static void test_standby_drains(void)
 static void test_anti_affinity_spreads(void)
 {
     g_autoptr(drv_state_t) st = drv_state_new();
-    const char *u[] = {"00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b",
+    const char *u[] = {"00000000-0000-4000-8000-00000000000a",
+                       "00000000-0000-4000-8000-00000000000b",
                        "00000000-0000-4000-8000-00000000000c"};
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
     g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
@@ -480,7 +481,6 @@ static void test_anti_affinity_spreads(void)
     }
 }
 
-
 /* ---- the sequences a review traced (issue: HA core correct by construction) ---- */
 
 static const char *vm2_up[] = {"00000000-0000-4000-8000-000000000002", NULL};
@@ -499,14 +499,14 @@ static void test_seq1_migration_target_dies(void)
     mig_begin(r, "n1", "n2");
     report(r, "n2", DRV_OBS_RUNNING, 0); /* the incoming, paused copy */
     memcpy(n, nodes3, sizeof(n));
-    n[1].member = false; /* n2 crashed */
+    n[1].member = false;    /* n2 crashed */
     migration_tried = true; /* libvirt's migrate call returned (failed): it runs on n1 again */
     EXPECT(local(st, "n1", vm1_up), "MIG_END vm1 n1 n2 rolled-back");
     migration_tried = false;
     EXPECT(coordinate(st, n, 3), "FAILED vm1 - waiting for node n2 (its droverd is not in the "
                                  "cluster), which may run it");
     EXPECT(local(st, "n3", none), "");
-    mig_end(r, false); /* n1 assigned again; n2 must release */
+    mig_end(r, false);                   /* n1 assigned again; n2 must release */
     EXPECT(local(st, "n1", vm1_up), ""); /* keeps running: no stop */
     EXPECT(coordinate(st, n, 3), "ASSIGN vm1 n1 -");
     /* n2 back with nothing: it releases */
@@ -675,21 +675,27 @@ int main(void)
     suite = CU_add_suite("HA decisions", NULL, NULL);
     CU_add_test(suite, "start where assigned, then steady", test_start_and_steady);
     CU_add_test(suite, "a move is stop, then start", test_move_is_stop_then_start);
-    CU_add_test(suite, "restart in place, then relocate, then failed", test_restart_in_place_then_relocate);
+    CU_add_test(suite, "restart in place, then relocate, then failed",
+                test_restart_in_place_then_relocate);
     CU_add_test(suite, "strays and adoption", test_stray_and_adoption);
     CU_add_test(suite, "stop and remove", test_stop_remove);
     CU_add_test(suite, "a gone node's VMs are left alone", test_gone_node_left_alone);
     CU_add_test(suite, "live migration where allowed, else stop + start", test_live_migration);
-    CU_add_test(suite, "reassigned during a start: wait for the release", test_reassign_during_start);
-    CU_add_test(suite, "removed during a start: no purge before the release", test_remove_during_start);
+    CU_add_test(suite, "reassigned during a start: wait for the release",
+                test_reassign_during_start);
+    CU_add_test(suite, "removed during a start: no purge before the release",
+                test_remove_during_start);
     CU_add_test(suite, "standby drains", test_standby_drains);
     CU_add_test(suite, "hard anti-affinity spreads", test_anti_affinity_spreads);
-    CU_add_test(suite, "seq 1: migration target dies: rolled back, kept", test_seq1_migration_target_dies);
-    CU_add_test(suite, "seq 2: migration target leaves: never re-targeted", test_seq2_migration_target_leaves);
+    CU_add_test(suite, "seq 1: migration target dies: rolled back, kept",
+                test_seq1_migration_target_dies);
+    CU_add_test(suite, "seq 2: migration target leaves: never re-targeted",
+                test_seq2_migration_target_leaves);
     CU_add_test(suite, "seq 3: probe before first placement", test_seq3_probe_before_placement);
     CU_add_test(suite, "seq 5: no phantom preemption", test_seq5_no_phantom_preemption);
     CU_add_test(suite, "seq 6: a move never stops the VM", test_seq6_move_never_stops);
-    CU_add_test(suite, "seq 8: failure windows by the reporter's clock", test_seq8_failure_window_clock);
+    CU_add_test(suite, "seq 8: failure windows by the reporter's clock",
+                test_seq8_failure_window_clock);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures();

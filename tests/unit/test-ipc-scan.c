@@ -95,8 +95,7 @@ static void test_size(void)
 
     CU_ASSERT_EQUAL(drv_json_scan("[1, 2]", 6, 6, 32, &d), DRV_JSON_SCAN_OK);
     CU_ASSERT_EQUAL(drv_json_scan("[1, 2]", 6, 5, 32, &d), DRV_JSON_SCAN_TOO_LARGE);
-    CU_ASSERT_STRING_EQUAL(drv_json_scan_str(DRV_JSON_SCAN_TOO_DEEP),
-                           "request nested too deeply");
+    CU_ASSERT_STRING_EQUAL(drv_json_scan_str(DRV_JSON_SCAN_TOO_DEEP), "request nested too deeply");
 }
 
 static void test_reply_too_large(void)

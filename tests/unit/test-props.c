@@ -14,21 +14,51 @@
 typedef struct prop_case {
     const char *key;
     const char *def;
-    const char *good[6];  /* value, canonical, value, canonical, ... */
+    const char *good[6]; /* value, canonical, value, canonical, ... */
     const char *bad[6];
 } prop_case_t;
 
 static const prop_case_t cases[] = {
-    {"failure-threshold", "3", {"1", "1", "1000", "1000", "42", "42"}, {"0", "1001", "x", "-1", "3s", ""}},
-    {"failure-window", "600", {"1", "1", "10m", "600", "7d", "604800"}, {"0", "604801", "8d", "1w", "-5", "s"}},
-    {"fencing-enabled", "true", {"false", "false", "yes", "true", "OFF", "false"}, {"2", "maybe", "", "tru", "y", "-"}},
-    {"no-quorum-policy", "stop", {"stop", "stop", "freeze", "freeze", "ignore", "ignore"}, {"Stop", "kill", "", "suicide", "stop ", "1"}},
-    {"migration-limit-node-out", "2", {"1", "1", "64", "64", "8", "8"}, {"0", "65", "1.5", "", "two", "0x2"}},
-    {"migration-limit-node-in", "2", {"1", "1", "64", "64", "3", "3"}, {"0", "65", "+3", "", " 3", "3 "}},
-    {"migration-limit-cluster", "8", {"1", "1", "1024", "1024", "100", "100"}, {"0", "1025", "", "many", "-8", "8k"}},
-    {"migration-timeout", "600", {"1", "1", "1h", "3600", "90s", "90"}, {"0", "", "2d", "forever", "-1", "1x"}},
-    {"migration-max-downtime", "300", {"1", "1", "60000", "60000", "500", "500"}, {"0", "60001", "", "1s", "fast", "-300"}},
-    {"balance-level", "off", {"off", "off", "low", "low", "high", "high"}, {"on", "Medium", "", "max", "0", "none"}},
+    {"failure-threshold",
+     "3",
+     {"1", "1", "1000", "1000", "42", "42"},
+     {"0", "1001", "x", "-1", "3s", ""}},
+    {"failure-window",
+     "600",
+     {"1", "1", "10m", "600", "7d", "604800"},
+     {"0", "604801", "8d", "1w", "-5", "s"}},
+    {"fencing-enabled",
+     "true",
+     {"false", "false", "yes", "true", "OFF", "false"},
+     {"2", "maybe", "", "tru", "y", "-"}},
+    {"no-quorum-policy",
+     "stop",
+     {"stop", "stop", "freeze", "freeze", "ignore", "ignore"},
+     {"Stop", "kill", "", "suicide", "stop ", "1"}},
+    {"migration-limit-node-out",
+     "2",
+     {"1", "1", "64", "64", "8", "8"},
+     {"0", "65", "1.5", "", "two", "0x2"}},
+    {"migration-limit-node-in",
+     "2",
+     {"1", "1", "64", "64", "3", "3"},
+     {"0", "65", "+3", "", " 3", "3 "}},
+    {"migration-limit-cluster",
+     "8",
+     {"1", "1", "1024", "1024", "100", "100"},
+     {"0", "1025", "", "many", "-8", "8k"}},
+    {"migration-timeout",
+     "600",
+     {"1", "1", "1h", "3600", "90s", "90"},
+     {"0", "", "2d", "forever", "-1", "1x"}},
+    {"migration-max-downtime",
+     "300",
+     {"1", "1", "60000", "60000", "500", "500"},
+     {"0", "60001", "", "1s", "fast", "-300"}},
+    {"balance-level",
+     "off",
+     {"off", "off", "low", "low", "high", "high"},
+     {"on", "Medium", "", "max", "0", "none"}},
 };
 
 static void test_registry(void)

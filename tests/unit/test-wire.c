@@ -110,8 +110,8 @@ static uint8_t *enc_cmd_res_add(size_t *len)
 
 static uint8_t *enc_cmd_report(size_t *len)
 {
-    drv_cmd_t cmd = {DRV_CMD_RES_REPORT, "vm2", "n3", false, "guest crashed", DRV_OBS_FAILED,
-                     99, 7, NULL};
+    drv_cmd_t cmd = {DRV_CMD_RES_REPORT, "vm2", "n3", false, "guest crashed",
+                     DRV_OBS_FAILED,     99,    7,    NULL};
 
     return drv_wire_cmd(42, 8, &cmd, len);
 }
@@ -121,8 +121,8 @@ static uint8_t *enc_applied(size_t *len)
     return drv_wire_applied(42, 1234, len);
 }
 
-static const encode_fn encoders[] = {enc_summary, enc_close,     enc_state,
-                                     enc_quorum,  enc_cmd,       enc_cmd_node,
+static const encode_fn encoders[] = {enc_summary,     enc_close,      enc_state,
+                                     enc_quorum,      enc_cmd,        enc_cmd_node,
                                      enc_cmd_res_add, enc_cmd_report, enc_applied};
 
 static void test_round_trip(void)
