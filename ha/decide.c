@@ -489,7 +489,10 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
              * what my hypervisor shows */
             bool tried = env->attempted && env->attempted(env->ud, r);
 
-            if (here && !tried) {
+            /* a daemon that restarted mid-way (no memory of the attempt) migrates again only
+             * where it may: else the record ends as rolled back and the VM stays here */
+            if (here && !tried && env->can_migrate != NULL &&
+                env->can_migrate(env->ud, r, r->mig_to)) {
                 if (r->changed_seq <= p->confirmed_seq) {
                     push_action(out_acts, DRV_HA_MIGRATE, r, r->mig_to);
                 }
