@@ -65,6 +65,35 @@ void cpg_release(simnode_t *nd)
     }
 }
 
+static bool is_assign(const cpgmsg_t *m)
+{
+    drv_msg_t msg;
+    bool yes = false;
+
+    if (drv_wire_decode(m->buf, m->len, &msg, NULL) == 0) {
+        yes = msg.type == DRV_MSG_CMD && msg.cmd_type == DRV_CMD_RES_ASSIGN;
+        drv_msg_clear(&msg);
+    }
+    return yes;
+}
+
+/* The held messages up to and including the next assignment go out now, in order; the queue
+ * stays stalled behind them. */
+void cpg_release_one(simnode_t *nd)
+{
+    cpgmsg_t *m;
+
+    while ((m = g_queue_pop_head(&nd->held)) != NULL) {
+        bool last = is_assign(m);
+
+        m->ring_seq = nd->ring.seq;
+        g_queue_push_tail(&nd->sim->cpgq, m);
+        if (last) {
+            break;
+        }
+    }
+}
+
 void cpg_drop_node(simnode_t *nd)
 {
     g_queue_clear_full(&nd->held, msg_free);

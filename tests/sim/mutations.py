@@ -25,6 +25,8 @@ MUTATIONS = [
     ("migration-records",
      [("ha/decide.c", "if (ex[v].kind == V_MIGRATING) {\n            continue;",
        "if (0) {\n            continue;"),
+      ("ha/decide.c", "if (r->mig_to != NULL) {\n            e->kind = V_MIGRATING;",
+       "if (0) {\n            e->kind = V_MIGRATING;"),
       ("ha/decide.c", "    if (r->mig_to != NULL) {\n        if (!member(nodes, n, r->mig_from)) {",
        "    if (0) {\n        if (!member(nodes, n, r->mig_from)) {"),
       ("cluster/cluster.c", "if (m->cmd_gen != r->ver || r->mig_to != NULL) {",

@@ -426,6 +426,29 @@ static bool sc_state_cap(sim_t *s)
     return s->failure == NULL;
 }
 
+/* 2, third form: a live migration n1 -> n2 is in flight and n2's report cannot land yet; the
+ * VM is moved on to n3 meanwhile. Re-targeting it during the migration would let n3 start a
+ * copy once n1 says the VM left, while n2 runs it. */
+static bool sc_retarget_during_migration(sim_t *s)
+{
+    sim_boot(s);
+    s->mig_copy_ms = 4000;
+    admin_add(N1, 0, 1, true, 1, "n1");
+    if (!wait_running(s, 0, 0, 30000)) {
+        return false;
+    }
+    admin_submit(N2, DRV_CMD_RES_MOVE, sim_vm_name(0), "n2", false);
+    if (!sim_run_until(s, 30000, p_source_migrating, NULL)) {
+        sim_fail(s, "the source never started migrating");
+        return false;
+    }
+    N2->hold_send = true;
+    admin_submit(N3, DRV_CMD_RES_MOVE, sim_vm_name(0), "n3", false);
+    sim_run(s, 15000);
+    cpg_release(N2);
+    return expect_once(s, 0, -1, 40000);
+}
+
 /* ---- 3 ---- */
 
 static bool p_assigned(sim_t *s, void *ud)
@@ -483,6 +506,34 @@ static bool sc_stale_assign(sim_t *s)
     }
     heal(s);
     return expect_once(s, 0, -1, 30000);
+}
+
+/* 4, second form: the coordinator computes ASSIGN(vm1 -> n1) from S; before it lands,
+ * another command (n1 goes into standby) gives S', from which the same coordinator computes
+ * ASSIGN(vm1 -> elsewhere), both from the same resource version. The first lands, n1 starts
+ * vm1; then the second lands: applied, it would let a second node start vm1 while n1's
+ * start is in flight. */
+static bool sc_stale_assign_pair(sim_t *s)
+{
+    sim_boot(s);
+    s->start_ms = 8000;
+    N1->hold_from_assign = true;
+    admin_add(N2, 0, 1, true, 1, "n1");
+    if (!sim_run_until(s, 20000, p_held, N1)) {
+        sim_fail(s, "n1 never assigned");
+        return false;
+    }
+    admin_submit(N2, DRV_CMD_NODE_STANDBY, "n1", NULL, true);
+    sim_run(s, 1000); /* n1 computes the second assignment behind the first */
+    sim_log(s, "SCRIPT: n1's first assignment goes out alone");
+    cpg_release_one(N1);
+    sim_run(s, 2000); /* applied, confirmed by n2 and n3: n1 starts vm1 */
+    sim_log(s, "SCRIPT: then the second, computed from the same version");
+    cpg_release_one(N1);
+    sim_run(s, 2000);
+    sim_log(s, "SCRIPT: the rest of n1's queue goes out");
+    cpg_release(N1);
+    return expect_once(s, 0, -1, 40000);
 }
 
 /* ---- 5 ---- */
@@ -577,10 +628,12 @@ const sim_scenario_t sim_scenarios[] = {
     {"move-target-leaves", sc_move_target_leaves},
     {"add-running-domain", sc_add_running_domain},
     {"stale-assign", sc_stale_assign},
+    {"stale-assign-pair", sc_stale_assign_pair},
     {"phantom-preempt", sc_phantom_preempt},
     {"move-to-full", sc_move_to_full},
     {"clock-step", sc_clock_step},
     {"source-restart-mid-migration", sc_source_restart_mid_migration},
+    {"retarget-during-migration", sc_retarget_during_migration},
     {"transitional-assign", sc_transitional_assign},
     {"expire-failed", sc_expire_failed},
     {"start-across-restart", sc_start_across_restart},

@@ -132,6 +132,7 @@ int sim_vm_index(const char *uuid);
 /* fakecpg.c */
 void cpg_send(simnode_t *nd, const void *buf, size_t len);
 void cpg_release(simnode_t *nd);
+void cpg_release_one(simnode_t *nd); /* up to and including the next RES_ASSIGN */
 void cpg_deliver(sim_t *s, int limit);
 void cpg_confchg(sim_t *s);
 void cpg_drop_node(simnode_t *nd);
