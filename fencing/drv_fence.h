@@ -57,8 +57,8 @@ typedef struct drv_fence_result {
     uint64_t call_id;
     drv_fence_action_t action;
     drv_fence_outcome_t outcome;
-    int exit_status;  /* the agent's exit status; -1 when it did not exit by itself */
-    int term_signal;  /* the signal that ended it, 0 when none */
+    int exit_status; /* the agent's exit status; -1 when it did not exit by itself */
+    int term_signal; /* the signal that ended it, 0 when none */
     uint64_t elapsed_ms;
     /* Captured stdout and stderr: never NULL, valid UTF-8 (NUL bytes and invalid sequences
      * replaced), at most the runner's output bound plus a "[drover: N bytes dropped]" line. */
@@ -86,8 +86,7 @@ drv_fence_params_t *drv_fence_params_copy(const drv_fence_params_t *p);
  * with *ERRMSG (g_malloc'd; ERRMSG may be NULL) when the key is not [A-Za-z0-9_-]+, is one the
  * runner sets itself (action, option, nodename), or the value holds a line break (\n or \r: it
  * would inject a line into the agent's stdin). The message never contains the value. */
-int drv_fence_params_set(drv_fence_params_t *p, const char *key, const char *value,
-                         char **errmsg);
+int drv_fence_params_set(drv_fence_params_t *p, const char *key, const char *value, char **errmsg);
 /* "KEY=VALUE" (the CLI's --param), split at the first '='; same checks as _set. */
 int drv_fence_params_parse(drv_fence_params_t *p, const char *kv, char **errmsg);
 /* NULL when not set. */
@@ -162,8 +161,7 @@ drv_fence_runner_t *drv_fence_runner_new(void);
  * of its calls. */
 void drv_fence_runner_free(drv_fence_runner_t *r);
 /* Bounds for the calls started from now on; 0 keeps the current value. */
-void drv_fence_runner_set_limits(drv_fence_runner_t *r, size_t output_max,
-                                 unsigned kill_grace_ms);
+void drv_fence_runner_set_limits(drv_fence_runner_t *r, size_t output_max, unsigned kill_grace_ms);
 /* Calls started and not yet delivered. */
 size_t drv_fence_runner_in_flight(const drv_fence_runner_t *r);
 

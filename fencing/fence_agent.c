@@ -302,12 +302,12 @@ static void deliver(call_t *c)
         errmsg = g_strdup_printf("cannot start %s: %s", c->agent, c->spawn_error);
     } else if (c->timed_out) {
         res.outcome = DRV_FENCE_RES_TIMEOUT;
-        errmsg = c->abandoned_alive
-                     ? g_strdup_printf("timed out after %u ms; process %d did not die after "
-                                       "SIGKILL (left behind)",
-                                       c->timeout_ms, (int)c->pid)
-                     : g_strdup_printf("timed out after %u ms (process group killed)",
-                                       c->timeout_ms);
+        errmsg =
+            c->abandoned_alive
+                ? g_strdup_printf("timed out after %u ms; process %d did not die after "
+                                  "SIGKILL (left behind)",
+                                  c->timeout_ms, (int)c->pid)
+                : g_strdup_printf("timed out after %u ms (process group killed)", c->timeout_ms);
     } else if (res.exit_status == 0) {
         res.outcome = DRV_FENCE_RES_OK;
     } else if (res.exit_status == 2 && c->action == DRV_FENCE_ACT_STATUS) {
@@ -372,8 +372,9 @@ static gboolean on_deadline(gpointer data)
         break;
     case KILL_TERM_SENT:
         c->phase = KILL_KILL_SENT;
-        qb_log(LOG_WARNING, "Fence agent %s: process group %d still there %u ms after SIGTERM, "
-                            "killing it (call %" PRIu64 ")",
+        qb_log(LOG_WARNING,
+               "Fence agent %s: process group %d still there %u ms after SIGTERM, "
+               "killing it (call %" PRIu64 ")",
                c->agent, (int)c->pid, c->kill_grace_ms, c->id);
         kill_group(c, SIGKILL);
         break;
@@ -540,8 +541,8 @@ static int agent_run(void *ctx, const char *agent, const drv_fence_params_t *par
         }
         call_free(c);
         if (errmsg) {
-            *errmsg = g_strdup_printf("cannot create pipes for the fence agent: %s",
-                                      g_strerror(-rc));
+            *errmsg =
+                g_strdup_printf("cannot create pipes for the fence agent: %s", g_strerror(-rc));
         }
         return rc;
     }
@@ -550,8 +551,8 @@ static int agent_run(void *ctx, const char *agent, const drv_fence_params_t *par
     redacted = drv_fence_params_redacted(params);
     qb_log(is_power_action(action) ? LOG_NOTICE : LOG_INFO,
            "Running fence agent %s %s%s%s (call %" PRIu64 ", timeout %u ms) with: %s", agent,
-           drv_fence_action_str(action), target ? " " : "", target ? target : "", c->id,
-           timeout_ms, *redacted ? redacted : "no parameters");
+           drv_fence_action_str(action), target ? " " : "", target ? target : "", c->id, timeout_ms,
+           *redacted ? redacted : "no parameters");
 
     argv[0] = c->agent;
     argv[1] = NULL;
@@ -639,8 +640,7 @@ void drv_fence_runner_free(drv_fence_runner_t *r)
     g_free(r);
 }
 
-void drv_fence_runner_set_limits(drv_fence_runner_t *r, size_t output_max,
-                                 unsigned kill_grace_ms)
+void drv_fence_runner_set_limits(drv_fence_runner_t *r, size_t output_max, unsigned kill_grace_ms)
 {
     if (output_max) {
         r->output_max = output_max;

@@ -183,8 +183,8 @@ static void deliver(pending_t *p)
                                  last ? last : "");
         break;
     case DRV_FENCE_RES_TIMEOUT:
-        errmsg = g_strdup_printf("timed out after %u ms (process group killed)",
-                                 p->call->timeout_ms);
+        errmsg =
+            g_strdup_printf("timed out after %u ms (process group killed)", p->call->timeout_ms);
         break;
     case DRV_FENCE_RES_SPAWN_ERROR:
         errmsg = g_strdup_printf("cannot start %s: %s", p->call->agent, last ? last : "fake");
@@ -208,8 +208,8 @@ static gboolean on_deliver(gpointer data)
 
 static void schedule(pending_t *p)
 {
-    p->src = p->res.delay_ms ? g_timeout_add(p->res.delay_ms, on_deliver, p)
-                             : g_idle_add(on_deliver, p);
+    p->src =
+        p->res.delay_ms ? g_timeout_add(p->res.delay_ms, on_deliver, p) : g_idle_add(on_deliver, p);
 }
 
 static int fake_run(void *ctx, const char *agent, const drv_fence_params_t *params,

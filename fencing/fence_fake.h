@@ -25,8 +25,8 @@ typedef struct drv_fence_fake_call {
     uint64_t id;
     char *agent;
     drv_fence_action_t action;
-    char *target; /* NULL when none */
-    char *params; /* drv_fence_params_redacted() of what it was given */
+    char *target;     /* NULL when none */
+    char *params;     /* drv_fence_params_redacted() of what it was given */
     char *stdin_text; /* exactly what the real runner would write (secrets included) */
     unsigned timeout_ms;
     bool delivered;

@@ -18,9 +18,9 @@ struct drv_fence_params {
 };
 
 static const char *const action_names[DRV_FENCE_ACT_N] = {
-    [DRV_FENCE_ACT_OFF] = "off",         [DRV_FENCE_ACT_ON] = "on",
-    [DRV_FENCE_ACT_REBOOT] = "reboot",   [DRV_FENCE_ACT_STATUS] = "status",
-    [DRV_FENCE_ACT_MONITOR] = "monitor", [DRV_FENCE_ACT_LIST] = "list",
+    [DRV_FENCE_ACT_OFF] = "off",           [DRV_FENCE_ACT_ON] = "on",
+    [DRV_FENCE_ACT_REBOOT] = "reboot",     [DRV_FENCE_ACT_STATUS] = "status",
+    [DRV_FENCE_ACT_MONITOR] = "monitor",   [DRV_FENCE_ACT_LIST] = "list",
     [DRV_FENCE_ACT_METADATA] = "metadata",
 };
 
@@ -134,8 +134,7 @@ static int check_pair(const char *key, const char *value, char **errmsg)
     }
     for (size_t i = 0; i < G_N_ELEMENTS(reserved_keys); i++) {
         if (g_ascii_strcasecmp(key, reserved_keys[i]) == 0) {
-            set_err(errmsg, "fence parameter '%s' is set by drover itself, not by the device",
-                    key);
+            set_err(errmsg, "fence parameter '%s' is set by drover itself, not by the device", key);
             return DRV_ERR_BAD_ARGS;
         }
     }
@@ -194,8 +193,7 @@ static int find_key(const drv_fence_params_t *p, const char *key)
     return -1;
 }
 
-int drv_fence_params_set(drv_fence_params_t *p, const char *key, const char *value,
-                         char **errmsg)
+int drv_fence_params_set(drv_fence_params_t *p, const char *key, const char *value, char **errmsg)
 {
     int rc;
     int i;

@@ -151,9 +151,9 @@ typedef struct got {
     size_t out_dropped;
     size_t err_dropped;
     /* retry: one entry per attempt */
-    GArray *attempts;     /* drv_fence_outcome_t */
-    GArray *will_retry;   /* gboolean */
-    GArray *delays;       /* unsigned */
+    GArray *attempts;      /* drv_fence_outcome_t */
+    GArray *will_retry;    /* gboolean */
+    GArray *delays;        /* unsigned */
     GArray *attempt_at_ms; /* gint64, since start */
     gint64 start_us;
 } got_t;
@@ -198,8 +198,8 @@ static void on_done(void *ud, const drv_fence_result_t *res)
     CU_ASSERT_EQUAL(res->errmsg == NULL, drv_fence_result_succeeded(res));
 }
 
-static void on_attempt(void *ud, const drv_fence_result_t *res, unsigned attempt,
-                       bool will_retry, unsigned next_delay_ms)
+static void on_attempt(void *ud, const drv_fence_result_t *res, unsigned attempt, bool will_retry,
+                       unsigned next_delay_ms)
 {
     got_t *g = ud;
     gboolean wr = will_retry;
@@ -238,8 +238,7 @@ static void run_and_wait(const char *agent, const drv_fence_params_t *p, drv_fen
     int rc;
 
     got_reset(&got);
-    rc = drv_fence_agent_ops.run(runner, agent, p, a, target, timeout_ms, on_done, &got, &id,
-                                 &err);
+    rc = drv_fence_agent_ops.run(runner, agent, p, a, target, timeout_ms, on_done, &got, &id, &err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_EQUAL(got.n, 0); /* never from inside run */
     CU_ASSERT_TRUE_FATAL(wait_for(got_done, &got, WAIT_MS));
@@ -250,11 +249,11 @@ static void run_and_wait(const char *agent, const drv_fence_params_t *p, drv_fen
 }
 
 /* An agent that records its stdin in @D@/NAME.in and exits with the value of its rc= line. */
-#define RECORDING_AGENT(NAME)                                                                    \
-    "cat > @D@/" NAME ".in\n"                                                                    \
-    "rc=$(sed -n 's/^rc=//p' @D@/" NAME ".in)\n"                                                 \
-    "echo \"agent says: action $(sed -n 's/^action=//p' @D@/" NAME ".in)\"\n"                    \
-    "[ \"${rc:-0}\" = 0 ] || echo \"Failed: rc $rc\" >&2\n"                                      \
+#define RECORDING_AGENT(NAME)                                                                      \
+    "cat > @D@/" NAME ".in\n"                                                                      \
+    "rc=$(sed -n 's/^rc=//p' @D@/" NAME ".in)\n"                                                   \
+    "echo \"agent says: action $(sed -n 's/^action=//p' @D@/" NAME ".in)\"\n"                      \
+    "[ \"${rc:-0}\" = 0 ] || echo \"Failed: rc $rc\" >&2\n"                                        \
     "exit ${rc:-0}\n"
 
 /* ---- tests: running agents ---- */
@@ -341,6 +340,18 @@ static void test_exit_mapping(void)
     CU_ASSERT_EQUAL(got.exit_status, -1);
     CU_ASSERT_EQUAL(got.term_signal, SIGUSR1);
     CU_ASSERT_PTR_NOT_NULL(strstr(got.errmsg, "signal"));
+
+    /* passes the checks but cannot be executed (its interpreter is missing): a result, later */
+    {
+        g_autofree char *bad = path_in("fence_badinterp");
+
+        CU_ASSERT_FATAL(g_file_set_contents(bad, "#!/nonexistent/interpreter\n", -1, NULL));
+        CU_ASSERT_FATAL(chmod(bad, 0755) == 0);
+        run_and_wait(bad, NULL, DRV_FENCE_ACT_OFF, "n1", 3000);
+        CU_ASSERT_EQUAL(got.outcome, DRV_FENCE_RES_SPAWN_ERROR);
+        CU_ASSERT_EQUAL(got.exit_status, -1);
+        CU_ASSERT_PTR_NOT_NULL(got.errmsg && strstr(got.errmsg, "cannot start"));
+    }
 }
 
 static void test_output_bounds(void)
@@ -366,12 +377,14 @@ static void test_output_bounds(void)
     run_and_wait(huge, NULL, DRV_FENCE_ACT_LIST, NULL, 3000);
     CU_ASSERT_EQUAL(got.outcome, DRV_FENCE_RES_OK);
     CU_ASSERT_EQUAL(got.out_dropped, 102400 - DRV_FENCE_OUTPUT_MAX);
-    CU_ASSERT_EQUAL(strlen(got.out), DRV_FENCE_OUTPUT_MAX + strlen("\n[drover: 36864 bytes dropped]\n"));
+    CU_ASSERT_EQUAL(strlen(got.out),
+                    DRV_FENCE_OUTPUT_MAX + strlen("\n[drover: 36864 bytes dropped]\n"));
 
     /* malformed output: a NUL byte and invalid UTF-8 do not cut or corrupt the text */
     run_and_wait(odd, NULL, DRV_FENCE_ACT_LIST, NULL, 3000);
     CU_ASSERT_EQUAL(got.outcome, DRV_FENCE_RES_OK);
-    CU_ASSERT_STRING_EQUAL(got.out, "a?b\xef\xbf\xbd" "c\n");
+    CU_ASSERT_STRING_EQUAL(got.out, "a?b\xef\xbf\xbd"
+                                    "c\n");
     CU_ASSERT_TRUE(g_utf8_validate(got.out, -1, NULL));
 }
 
@@ -454,10 +467,9 @@ static void test_leftovers_killed(void)
 
 static void test_cancel_and_free(void)
 {
-    g_autofree char *agent = write_agent("fence_sleepy",
-                                         "echo $$ > @D@/sleepy.pid.tmp\n"
-                                         "mv @D@/sleepy.pid.tmp @D@/sleepy.pid\n"
-                                         "sleep 1000\n");
+    g_autofree char *agent = write_agent("fence_sleepy", "echo $$ > @D@/sleepy.pid.tmp\n"
+                                                         "mv @D@/sleepy.pid.tmp @D@/sleepy.pid\n"
+                                                         "sleep 1000\n");
     drv_fence_runner_t *r2;
     uint64_t id = 0;
     pid_t pid;
@@ -501,8 +513,8 @@ static void test_refused_before_running(void)
     drv_fence_params_t *p = drv_fence_params_new();
     char *err = NULL;
     int rc;
-    static const char *const bad_keys[] = {"", "ip addr", "a=b", "k\nx", "pässword", "action",
-                                           "option", "NodeName"};
+    static const char *const bad_keys[] = {"",         "ip addr", "a=b",    "k\nx",
+                                           "pässword", "action",  "option", "NodeName"};
 
     CU_ASSERT_FATAL(g_file_set_contents(plain, "#!/bin/sh\n", -1, NULL));
     CU_ASSERT_FATAL(chmod(plain, 0644) == 0);
@@ -511,7 +523,8 @@ static void test_refused_before_running(void)
 
     /* the agent path */
     {
-        const char *paths[] = {"fence_marker", "./fence_marker", plain, dir, "/nonexistent/fence_x"};
+        const char *paths[] = {"fence_marker", "./fence_marker", plain, dir,
+                               "/nonexistent/fence_x"};
 
         for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
             rc = drv_fence_agent_ops.run(runner, paths[i], NULL, DRV_FENCE_ACT_OFF, "n1", 1000,
@@ -582,18 +595,24 @@ static void test_secrets_redacted(void)
 {
     g_autofree char *agent = write_agent("fence_fail", "cat >/dev/null\necho 'Failed: no' >&2\n"
                                                        "exit 1\n");
-    const char *kv[] = {"ipaddr=192.0.2.1",  "password=hunter2a", "passwd=hunter2b",
-                        "api_key=hunter2c",  "Auth_Token=hunter2d", "community=hunter2e",
-                        "hexadecimal_kg=hunter2f", "client_secret=hunter2g", "login=admin",
+    const char *kv[] = {"ipaddr=192.0.2.1",
+                        "password=hunter2a",
+                        "passwd=hunter2b",
+                        "api_key=hunter2c",
+                        "Auth_Token=hunter2d",
+                        "community=hunter2e",
+                        "hexadecimal_kg=hunter2f",
+                        "client_secret=hunter2g",
+                        "login=admin",
                         NULL};
     drv_fence_params_t *p = params_of(kv);
     g_autofree char *red = drv_fence_params_redacted(p);
     g_autofree char *perr = NULL;
-    static const char *const secret[] = {"password", "PASSWD",   "snmp_priv_passwd", "api_key",
-                                         "ssh-key",  "token",    "client_secret",    "community",
-                                         "hexadecimal_kg", "credentials_file"};
-    static const char *const plain[] = {"ipaddr", "login", "port", "plug", "ssl", "method",
-                                        "lanplus", "cipher"};
+    static const char *const secret[] = {
+        "password", "PASSWD",        "snmp_priv_passwd", "api_key",        "ssh-key",
+        "token",    "client_secret", "community",        "hexadecimal_kg", "credentials_file"};
+    static const char *const plain[] = {"ipaddr", "login",  "port",    "plug",
+                                        "ssl",    "method", "lanplus", "cipher"};
 
     CU_ASSERT_STRING_EQUAL(red, "ipaddr=192.0.2.1 password=****** passwd=****** api_key=****** "
                                 "Auth_Token=****** community=****** hexadecimal_kg=****** "
@@ -623,14 +642,14 @@ static void test_secrets_redacted(void)
 
 static void test_retry_backoff(void)
 {
-    g_autofree char *agent = write_agent("fence_flaky",
-                                         "cat >/dev/null\n"
-                                         "n=$(cat @D@/count 2>/dev/null || echo 0)\n"
-                                         "n=$((n + 1))\n"
-                                         "echo $n > @D@/count\n"
-                                         "[ $n -ge 3 ] && { echo 'Success: Powered OFF'; exit 0; }\n"
-                                         "echo \"Failed: attempt $n\" >&2\n"
-                                         "exit 1\n");
+    g_autofree char *agent =
+        write_agent("fence_flaky", "cat >/dev/null\n"
+                                   "n=$(cat @D@/count 2>/dev/null || echo 0)\n"
+                                   "n=$((n + 1))\n"
+                                   "echo $n > @D@/count\n"
+                                   "[ $n -ge 3 ] && { echo 'Success: Powered OFF'; exit 0; }\n"
+                                   "echo \"Failed: attempt $n\" >&2\n"
+                                   "exit 1\n");
     drv_fence_retry_policy_t pol = {.max_retries = 5, .delay_ms = 100, .max_delay_ms = 150};
     drv_fence_retry_t *r;
     g_autofree char *count = NULL;
@@ -654,9 +673,11 @@ static void test_retry_backoff(void)
     CU_ASSERT_EQUAL(g_array_index(got.delays, unsigned, 1), 150); /* 200, capped */
     /* the waits really happened between attempts */
     CU_ASSERT_TRUE(g_array_index(got.attempt_at_ms, gint64, 1) -
-                       g_array_index(got.attempt_at_ms, gint64, 0) >= 100);
+                       g_array_index(got.attempt_at_ms, gint64, 0) >=
+                   100);
     CU_ASSERT_TRUE(g_array_index(got.attempt_at_ms, gint64, 2) -
-                       g_array_index(got.attempt_at_ms, gint64, 1) >= 150);
+                       g_array_index(got.attempt_at_ms, gint64, 1) >=
+                   150);
     count = read_file("count");
     CU_ASSERT_STRING_EQUAL(count, "3\n");
     spin(20);
@@ -705,9 +726,8 @@ static void test_retry_cancel_with_fake(void)
     drv_fence_fake_script(f, DRV_FENCE_ACT_OFF, NULL, DRV_FENCE_RES_TIMEOUT, -1, NULL, NULL, 20);
     drv_fence_fake_script(f, DRV_FENCE_ACT_OFF, NULL, DRV_FENCE_RES_OK, 0, NULL, NULL, 0);
     got_reset(&got);
-    r = drv_fence_retry_start(&drv_fence_fake_ops, f, "/usr/sbin/fence_x", NULL,
-                              DRV_FENCE_ACT_OFF, "n3", 1000, &pol, on_attempt, on_done, &got,
-                              NULL);
+    r = drv_fence_retry_start(&drv_fence_fake_ops, f, "/usr/sbin/fence_x", NULL, DRV_FENCE_ACT_OFF,
+                              "n3", 1000, &pol, on_attempt, on_done, &got, NULL);
     CU_ASSERT_TRUE_FATAL(wait_for(got_done, &got, WAIT_MS));
     CU_ASSERT_EQUAL(got.outcome, DRV_FENCE_RES_OK);
     CU_ASSERT_EQUAL(got.attempts->len, 3);
@@ -720,9 +740,8 @@ static void test_retry_cancel_with_fake(void)
     drv_fence_fake_script(f, DRV_FENCE_ACT_OFF, NULL, DRV_FENCE_RES_FAILED, 1, NULL, NULL, 0);
     got_reset(&got);
     pol.delay_ms = 200;
-    r = drv_fence_retry_start(&drv_fence_fake_ops, f, "/usr/sbin/fence_x", NULL,
-                              DRV_FENCE_ACT_OFF, "n4", 1000, &pol, on_attempt, on_done, &got,
-                              NULL);
+    r = drv_fence_retry_start(&drv_fence_fake_ops, f, "/usr/sbin/fence_x", NULL, DRV_FENCE_ACT_OFF,
+                              "n4", 1000, &pol, on_attempt, on_done, &got, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     spin(50);
     CU_ASSERT_EQUAL(got.attempts->len, 1);
@@ -735,9 +754,8 @@ static void test_retry_cancel_with_fake(void)
     /* cancelled while an attempt runs (held by the fake): the fake's call is cancelled */
     drv_fence_fake_hold(f, true);
     got_reset(&got);
-    r = drv_fence_retry_start(&drv_fence_fake_ops, f, "/usr/sbin/fence_x", NULL,
-                              DRV_FENCE_ACT_OFF, "n5", 1000, &pol, on_attempt, on_done, &got,
-                              NULL);
+    r = drv_fence_retry_start(&drv_fence_fake_ops, f, "/usr/sbin/fence_x", NULL, DRV_FENCE_ACT_OFF,
+                              "n5", 1000, &pol, on_attempt, on_done, &got, NULL);
     CU_ASSERT_EQUAL(drv_fence_fake_pending(f), 1);
     drv_fence_retry_cancel(r);
     CU_ASSERT_EQUAL(drv_fence_fake_pending(f), 0);
@@ -786,8 +804,10 @@ static void test_fake(void)
         static const struct {
             const char *target;
             drv_fence_outcome_t outcome;
-        } seq[] = {{"n2", DRV_FENCE_RES_FAILED}, {"n2", DRV_FENCE_RES_OK},
-                   {"n2", DRV_FENCE_RES_OK},     {"n3", DRV_FENCE_RES_TIMEOUT},
+        } seq[] = {{"n2", DRV_FENCE_RES_FAILED},
+                   {"n2", DRV_FENCE_RES_OK},
+                   {"n2", DRV_FENCE_RES_OK},
+                   {"n3", DRV_FENCE_RES_TIMEOUT},
                    {"n3", DRV_FENCE_RES_TIMEOUT}};
 
         for (size_t i = 0; i < G_N_ELEMENTS(seq); i++) {
@@ -909,8 +929,7 @@ int main(void)
                 test_retry_backoff);
     CU_add_test(suite, "retry over the fake: off is an answer; cancel in back-off and in flight",
                 test_retry_cancel_with_fake);
-    CU_add_test(suite, "fake: scripts per action/target, records, hold/release, checks",
-                test_fake);
+    CU_add_test(suite, "fake: scripts per action/target, records, hold/release, checks", test_fake);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures();
