@@ -403,7 +403,7 @@ static void hung_agent(bool ignore_term)
         ignore_term ? "trap '' TERM\n" : "");
     pid_t main_pid;
     pid_t gc_pid;
-    const unsigned timeout_ms = 400;
+    const unsigned timeout_ms = 1000; /* room for the agent to start its grandchild under load */
     const unsigned grace_ms = 300;
 
     remove_file("hung.pid");
@@ -415,7 +415,7 @@ static void hung_agent(bool ignore_term)
 
     CU_ASSERT_EQUAL(got.outcome, DRV_FENCE_RES_TIMEOUT);
     CU_ASSERT_PTR_NOT_NULL(got.errmsg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(got.errmsg, "timed out after 400 ms"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got.errmsg, "timed out after 1000 ms"));
     CU_ASSERT_STRING_EQUAL(got.out, "started\n"); /* what it said before it hung is kept */
     CU_ASSERT_TRUE(got.elapsed_ms >= timeout_ms);
     if (ignore_term) {
