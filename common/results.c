@@ -44,8 +44,6 @@ const char *drv_strerror(int rc)
         return "the target node cannot take the VM";
     case DRV_ERR_BUSY:
         return "an operation is in progress on it";
-    case DRV_ERR_PERSIST:
-        return "the state could not be made durable on this node";
     default:
         break;
     }

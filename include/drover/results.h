@@ -31,8 +31,7 @@ enum drv_result {
     DRV_ERR_CANNOT_PLACE = -1016, /* the target node cannot take the VM (full, standby,
                                      banned, droverd down) */
     DRV_ERR_BUSY = -1017,         /* an operation (e.g. a migration job) is in progress on it */
-    DRV_ERR_PERSIST = -1018,      /* this node cannot make the state durable */
-    DRV_ERR_LAST = -1019,
+    DRV_ERR_LAST = -1018,
 };
 
 /* Exit codes of the drover CLI (stable; scripts rely on them). */

@@ -223,11 +223,6 @@ static const drv_ha_rt_ops_t rt_ops = {
 
 /* ---- events into the node ---- */
 
-uint64_t node_wall_ms(const simnode_t *nd)
-{
-    return (uint64_t)((int64_t)(SIM_WALL_BASE + nd->sim->now) + nd->wall_offset_ms);
-}
-
 void node_kick(simnode_t *nd)
 {
     nd->kicked = true;

@@ -163,7 +163,6 @@ void node_evaluate(simnode_t *nd);
 void node_dom_changed(simnode_t *nd, const char *uuid, drv_ha_dom_state_t st, bool by_us,
                       const char *reason);
 void node_op_done(simnode_t *nd, uint32_t inc, uint64_t op_id, int rc, const char *errmsg);
-uint64_t node_wall_ms(const simnode_t *nd);
 const drv_state_t *node_state(const simnode_t *nd);
 bool node_active(const simnode_t *nd); /* active and quorate */
 /* Admin commands as the CLI sends them through the node's droverd. */
