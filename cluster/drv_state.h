@@ -25,14 +25,12 @@ typedef enum drv_obs {
     DRV_OBS_FAILED = 2, /* a start failed there, or it stopped behind Drover's back */
 } drv_obs_t;
 
-/* Restart-in-place accounting: a VM is restarted where it failed until it has failed
- * DRV_MAX_FAILURES times there within DRV_FAILURE_WINDOW_MS, then relocated (defaults; the
- * cluster properties failure-threshold and failure-window override them). The window is
+/* Restart-in-place accounting: a VM is restarted where it failed until it has failed there
+ * failure-threshold times within failure-window (cluster properties, cluster/drv_props.h),
+ * then relocated. The window is
  * measured on the reporting node's monotonic clock only: its reports carry that clock, and it
  * is that node which says, by a report with the expire flag, that its window has passed. No
  * two clocks are ever compared, and a wall-clock step changes nothing. */
-#define DRV_MAX_FAILURES 3
-#define DRV_FAILURE_WINDOW_MS (10 * 60 * 1000)
 
 typedef struct drv_res_node {
     drv_obs_t obs;

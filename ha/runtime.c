@@ -431,6 +431,29 @@ static void destroy_leftovers(drv_ha_rt_t *rt)
     }
 }
 
+/* Forget the attempts of migration records that have ended (or whose VM is gone). */
+static void prune_attempted(drv_ha_rt_t *rt)
+{
+    GHashTableIter it;
+    gpointer k;
+
+    g_hash_table_iter_init(&it, rt->mig_attempted);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        g_autofree char *uuid = g_strdup(k);
+        char *at = strchr(uuid, '@');
+        const drv_resource_t *r;
+
+        if (at != NULL) {
+            *at = '\0';
+        }
+        r = res_by_uuid(rt, uuid);
+        if (r == NULL || r->mig_to == NULL || at == NULL ||
+            g_ascii_strtoull(at + 1, NULL, 10) != r->mig_gen) {
+            g_hash_table_iter_remove(&it);
+        }
+    }
+}
+
 void drv_ha_rt_evaluate(drv_ha_rt_t *rt)
 {
     drv_ha_rt_view_t v = {0};
@@ -472,6 +495,7 @@ void drv_ha_rt_evaluate(drv_ha_rt_t *rt)
         for (guint i = 0; i < acts->len; i++) {
             run_local_action(rt, acts->pdata[i]);
         }
+        prune_attempted(rt);
     }
 }
 
@@ -562,8 +586,6 @@ drv_ha_rt_t *drv_ha_rt_new(const drv_ha_rt_config_t *cfg, const drv_ha_rt_ops_t 
     rt->ops = ops;
     rt->ud = ud;
     rt->cfg = *cfg;
-    rt->params.max_failures = DRV_MAX_FAILURES; /* until a state is read: the properties */
-    rt->params.failure_window_ms = DRV_FAILURE_WINDOW_MS;
     rt->inflight = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, op_free);
     rt->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     rt->cmd_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
