@@ -779,6 +779,25 @@ static int apply_cmd(drv_cluster_t *c, const drv_msg_t *m)
         g_hash_table_remove(c->st->settings, m->cmd_name);
         qb_log(LOG_NOTICE, "cluster: setting %s removed", m->cmd_name);
         break;
+    case DRV_CMD_FENCE_DEV_ADD:
+    case DRV_CMD_FENCE_DEV_REMOVE:
+    case DRV_CMD_FENCE_LEVEL:
+    case DRV_CMD_FENCE_BEGIN:
+    case DRV_CMD_FENCE_RESULT:
+    case DRV_CMD_NODE_DOWN:
+    case DRV_CMD_NODE_UP: {
+        drv_cmd_t cmd = {m->cmd_type, m->cmd_name, m->cmd_value, m->cmd_flag, m->cmd_value2,
+                         m->cmd_obs,  m->cmd_ts,   m->cmd_gen,   m->cmd_res,  m->cmd_dev};
+
+        /* a history line is bounded and the oldest is dropped: room for one more of each */
+        if (!fits(c, (m->cmd_dev ? 4096 + 2 * DRV_WIRE_MAX_STR * m->cmd_dev->keys->len : 0) +
+                         2 * DRV_FENCE_TEXT_MAX + 1024)) {
+            rc = DRV_ERR_LIMIT;
+            break;
+        }
+        rc = drv_state_apply_fence(c->st, &cmd);
+        break;
+    }
     default:
         rc = apply_res(c, m);
         break;

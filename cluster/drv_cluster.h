@@ -60,6 +60,22 @@ typedef enum drv_cmd_type {
     DRV_CMD_RES_MIG_END = 19,   /* source (value = from, value2 = to): flag true = done (the VM
                                    left the source), false = rolled back (it runs on the source,
                                    which is assigned again; the target must release it) */
+    /* Fencing (name = device name or node name; ts = the submitter's wall clock in ms, kept
+     * for display in the history, never decided from). docs/fencing.md. */
+    DRV_CMD_FENCE_DEV_ADD = 30,    /* dev: the definition. DRV_ERR_EXISTS: name taken */
+    DRV_CMD_FENCE_DEV_REMOVE = 31, /* DRV_ERR_UNKNOWN_DEVICE; DRV_ERR_BUSY while a level uses it */
+    DRV_CMD_FENCE_LEVEL = 32,      /* name = node, gen = index (1-9), value = "dev1,dev2" or
+                                      NULL/"" = remove that level */
+    DRV_CMD_FENCE_BEGIN = 33,      /* name = target, value = executor, value2 = "off"|"reboot",
+                                      flag = asked by the operator, gen = the node's fence version */
+    DRV_CMD_FENCE_RESULT = 34,     /* name = target, gen = the operation (its FENCE_BEGIN's seq),
+                                      flag = succeeded, value = device(s), obs = level,
+                                      value2 = output / reason. Failed: the operation stays open */
+    DRV_CMD_NODE_DOWN = 35,        /* name = node, value = how it is known to be off, flag = by the
+                                      operator (confirm-down) rather than the watchdog rule,
+                                      gen = the node's fence version */
+    DRV_CMD_NODE_UP = 36,          /* name = node (back in the round), gen = its fence version:
+                                      clears `down`, cancels a fencing the operator did not ask for */
 } drv_cmd_type_t;
 
 typedef struct drv_resource drv_resource_t;
@@ -74,7 +90,8 @@ typedef struct drv_cmd {
     uint64_t ts;  /* RES_REPORT */
     uint64_t gen; /* RES_REPORT: the assignment generation the node acted on; RES_ASSIGN,
                      RES_FAILED, RES_MIG_BEGIN: the resource version decided from */
-    const drv_resource_t *res; /* RES_ADD */
+    const drv_resource_t *res;  /* RES_ADD */
+    const drv_fence_dev_t *dev; /* FENCE_DEV_ADD */
 } drv_cmd_t;
 
 typedef struct drv_cluster_ops {
@@ -143,5 +160,9 @@ const drv_state_t *drv_cluster_state(const drv_cluster_t *c);
  * NULL) so that nothing is silently discarded. */
 int drv_state_save(const char *path, const drv_state_t *st);
 int drv_state_load(const char *path, drv_state_t **out, char **set_aside);
+
+/* The fencing commands' effect on ST (cluster/fence_state.c; called by the core's apply):
+ * 0 when ST changed, else the verdict (ST unchanged). */
+int drv_state_apply_fence(drv_state_t *st, const drv_cmd_t *cmd);
 
 #endif

@@ -97,13 +97,95 @@ struct drv_resource {
 };
 typedef struct drv_resource drv_resource_t;
 
+/* ---- fencing (docs/fencing.md) ---- */
+
+/* A fence device: an agent of the fence-agents protocol and its parameters, able to fence
+ * the nodes listed. Parameters keep their order; secrets among them are never printed. */
+typedef struct drv_fence_dev {
+    char *name;
+    char *agent;      /* absolute path of the agent executable */
+    GPtrArray *keys;  /* char *: parameter names, in order */
+    GPtrArray *vals;  /* char *: their values (same length) */
+    GPtrArray *nodes; /* char *: the nodes it can fence */
+} drv_fence_dev_t;
+
+/* One topology level of a node (Pacemaker's fencing-topology): tried in index order; a level
+ * succeeds when each of its devices does. */
+typedef struct drv_fence_level {
+    uint32_t index;     /* 1 .. DRV_FENCE_MAX_LEVEL */
+    GPtrArray *devices; /* char *: device names */
+} drv_fence_level_t;
+
+/* What the cluster knows about a node's fencing. A node that is `down` is known to run
+ * nothing (it was fenced, the operator confirmed it is off, or its watchdog deadline passed)
+ * for as long as its daemon is not back in the round: its VMs may be recovered elsewhere. */
+typedef struct drv_node_fence {
+    uint64_t ver; /* +1 at every change: coordinator commands about the node carry it (C6) */
+    bool down;
+    char *down_how;   /* "fenced by n1 via sb-n3 (level 1)", "confirmed down by ..." */
+    uint64_t down_at; /* wall clock of the submitter (ms), for display only */
+    /* A fence operation in flight: OP is the seq of the FENCE_BEGIN that opened it (0: none).
+     * Its executor runs the topology until it succeeds; each failed round is recorded. */
+    uint64_t op;
+    char *op_executor;
+    char *op_action;  /* "off" or "reboot" */
+    bool op_operator; /* asked by `drover node fence` (not cancelled when the node rejoins) */
+    uint64_t op_at;   /* wall ms */
+    uint32_t op_failures;
+} drv_node_fence_t;
+
+/* One line of the fence history (the last DRV_FENCE_HISTORY_MAX are kept). */
+typedef struct drv_fence_event {
+    uint64_t seq; /* the state's seq when it was recorded */
+    uint64_t at;  /* wall ms of the submitter, for display only */
+    char *target;
+    char *action;   /* "off", "reboot", "confirm-down", "watchdog" */
+    char *executor; /* the node that ran it, or the operator's node */
+    char *device;   /* "dev1,dev2" or NULL */
+    uint32_t level; /* 0: none */
+    char *result;   /* "begun", "ok", "failed", "abandoned", "cancelled" */
+    char *text;     /* agent output or reason, at most DRV_FENCE_TEXT_MAX bytes */
+} drv_fence_event_t;
+
+#define DRV_FENCE_MAX_DEVICES 256
+#define DRV_FENCE_MAX_LEVEL 9
+#define DRV_FENCE_MAX_PARAMS 64
+#define DRV_FENCE_HISTORY_MAX 64
+#define DRV_FENCE_TEXT_MAX 512
+
 typedef struct drv_state {
     uint64_t epoch; /* +1 each time a quorate partition is endorsed (see docs/replication.md) */
     uint64_t seq;   /* commands applied since the cluster was created */
-    GHashTable *node_admin; /* char *node name -> drv_node_admin_t * (owned) */
-    GHashTable *settings;   /* char *key -> char *value (owned) */
-    GHashTable *resources;  /* char *name -> drv_resource_t * (owned) */
+    GHashTable *node_admin;    /* char *node name -> drv_node_admin_t * (owned) */
+    GHashTable *settings;      /* char *key -> char *value (owned) */
+    GHashTable *resources;     /* char *name -> drv_resource_t * (owned) */
+    GHashTable *fence_devices; /* char *name -> drv_fence_dev_t * (owned) */
+    GHashTable *fence_levels;  /* char *node -> GPtrArray of drv_fence_level_t *, by index */
+    GHashTable *node_fence;    /* char *node -> drv_node_fence_t * (owned) */
+    GPtrArray *fence_history;  /* drv_fence_event_t *, oldest first */
 } drv_state_t;
+
+drv_fence_dev_t *drv_fence_dev_new(const char *name, const char *agent);
+void drv_fence_dev_free(drv_fence_dev_t *d);
+drv_fence_dev_t *drv_fence_dev_copy(const drv_fence_dev_t *d);
+bool drv_fence_dev_equal(const drv_fence_dev_t *a, const drv_fence_dev_t *b);
+/* Does D list NODE? */
+bool drv_fence_dev_targets(const drv_fence_dev_t *d, const char *node);
+/* Every field within its limits (name a label of [A-Za-z0-9_.-], agent an absolute path,
+ * parameters as fencing/'s drv_fence_params_set takes them, at least one node): 0, or
+ * DRV_ERR_BAD_ARGS with *WHY (static; may be NULL). */
+int drv_fence_dev_validate(const drv_fence_dev_t *d, const char **why);
+void drv_fence_level_free(drv_fence_level_t *l);
+void drv_fence_event_free(drv_fence_event_t *e);
+/* The node's fence record, or NULL when it has none (not down, nothing in flight). */
+const drv_node_fence_t *drv_state_node_fence(const drv_state_t *st, const char *node);
+/* Is NODE known to run nothing (fenced, confirmed down) as of the state? The caller adds "and
+ * its daemon is not in the round". */
+bool drv_state_node_down(const drv_state_t *st, const char *node);
+/* The levels that fence NODE, by index: its topology when it has one, else one level per
+ * device that lists it (by name), so that any one of them is enough. Owned by the caller
+ * (g_ptr_array_unref); the level structs point into the state. Empty: no way to fence it. */
+GPtrArray *drv_state_fence_levels_for(const drv_state_t *st, const char *node);
 
 drv_resource_t *drv_resource_new(const char *name);
 void drv_resource_free(drv_resource_t *r);

@@ -7,7 +7,7 @@
 #include "drover/results.h"
 #include "drv_props.h"
 
-static const char *const no_quorum_choices[] = {"stop", "freeze", "ignore", NULL};
+static const char *const no_quorum_choices[] = {"stop", "freeze", NULL};
 static const char *const balance_choices[] = {"off", "low", "medium", "high", NULL};
 
 static const drv_prop_t props[DRV_PROP_COUNT] = {
@@ -18,7 +18,11 @@ static const drv_prop_t props[DRV_PROP_COUNT] = {
     {DRV_PROP_FENCING_ENABLED, "fencing-enabled", DRV_PROP_BOOL, 0, 0, NULL, "true", NULL,
      "fence a failed node before its VMs are started elsewhere"},
     {DRV_PROP_NO_QUORUM_POLICY, "no-quorum-policy", DRV_PROP_ENUM, 0, 0, no_quorum_choices, "stop",
-     NULL, "what a partition without quorum does with its VMs"},
+     NULL,
+     "what a node that lost quorum does with its VMs: stop them, or freeze (leave them "
+     "running, unmanaged)"},
+    {DRV_PROP_NO_QUORUM_GRACE, "no-quorum-grace", DRV_PROP_INT, 0, 600000, NULL, "2000", "ms",
+     "a node that lost quorum asks its VMs to shut down, and destroys them after this long"},
     {DRV_PROP_MIGRATION_LIMIT_NODE_OUT, "migration-limit-node-out", DRV_PROP_INT, 1, 64, NULL, "2",
      NULL, "live migrations leaving one node at a time"},
     {DRV_PROP_MIGRATION_LIMIT_NODE_IN, "migration-limit-node-in", DRV_PROP_INT, 1, 64, NULL, "2",

@@ -5,6 +5,57 @@
 #include "drover/results.h"
 #include "drv_state.h"
 
+static void node_fence_free(gpointer p)
+{
+    drv_node_fence_t *f = p;
+
+    g_free(f->down_how);
+    g_free(f->op_executor);
+    g_free(f->op_action);
+    g_free(f);
+}
+
+static drv_node_fence_t *node_fence_copy(const drv_node_fence_t *f)
+{
+    drv_node_fence_t *c = g_memdup2(f, sizeof(*f));
+
+    c->down_how = g_strdup(f->down_how);
+    c->op_executor = g_strdup(f->op_executor);
+    c->op_action = g_strdup(f->op_action);
+    return c;
+}
+
+static GPtrArray *levels_copy(const GPtrArray *levels)
+{
+    GPtrArray *c = g_ptr_array_new_with_free_func((GDestroyNotify)drv_fence_level_free);
+
+    for (guint i = 0; i < levels->len; i++) {
+        const drv_fence_level_t *l = g_ptr_array_index(levels, i);
+        drv_fence_level_t *n = g_new0(drv_fence_level_t, 1);
+
+        n->index = l->index;
+        n->devices = g_ptr_array_new_with_free_func(g_free);
+        for (guint j = 0; j < l->devices->len; j++) {
+            g_ptr_array_add(n->devices, g_strdup(g_ptr_array_index(l->devices, j)));
+        }
+        g_ptr_array_add(c, n);
+    }
+    return c;
+}
+
+static drv_fence_event_t *event_copy(const drv_fence_event_t *e)
+{
+    drv_fence_event_t *c = g_memdup2(e, sizeof(*e));
+
+    c->target = g_strdup(e->target);
+    c->action = g_strdup(e->action);
+    c->executor = g_strdup(e->executor);
+    c->device = g_strdup(e->device);
+    c->result = g_strdup(e->result);
+    c->text = g_strdup(e->text);
+    return c;
+}
+
 drv_state_t *drv_state_new(void)
 {
     drv_state_t *st = g_new0(drv_state_t, 1);
@@ -13,6 +64,12 @@ drv_state_t *drv_state_new(void)
     st->settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     st->resources =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)drv_resource_free);
+    st->fence_devices =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)drv_fence_dev_free);
+    st->fence_levels =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+    st->node_fence = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, node_fence_free);
+    st->fence_history = g_ptr_array_new_with_free_func((GDestroyNotify)drv_fence_event_free);
     return st;
 }
 
@@ -24,6 +81,10 @@ void drv_state_free(drv_state_t *st)
     g_hash_table_destroy(st->node_admin);
     g_hash_table_destroy(st->settings);
     g_hash_table_destroy(st->resources);
+    g_hash_table_destroy(st->fence_devices);
+    g_hash_table_destroy(st->fence_levels);
+    g_hash_table_destroy(st->node_fence);
+    g_ptr_array_unref(st->fence_history);
     g_free(st);
 }
 
@@ -46,6 +107,21 @@ drv_state_t *drv_state_copy(const drv_state_t *st)
     g_hash_table_iter_init(&it, st->resources);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         g_hash_table_insert(cp->resources, g_strdup(k), drv_resource_copy(v));
+    }
+    g_hash_table_iter_init(&it, st->fence_devices);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        g_hash_table_insert(cp->fence_devices, g_strdup(k), drv_fence_dev_copy(v));
+    }
+    g_hash_table_iter_init(&it, st->fence_levels);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        g_hash_table_insert(cp->fence_levels, g_strdup(k), levels_copy(v));
+    }
+    g_hash_table_iter_init(&it, st->node_fence);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        g_hash_table_insert(cp->node_fence, g_strdup(k), node_fence_copy(v));
+    }
+    for (guint i = 0; i < st->fence_history->len; i++) {
+        g_ptr_array_add(cp->fence_history, event_copy(g_ptr_array_index(st->fence_history, i)));
     }
     return cp;
 }
@@ -93,12 +169,70 @@ static bool res_node_eq(gconstpointer a, gconstpointer b)
            x->window_start == y->window_start && g_strcmp0(x->last_error, y->last_error) == 0;
 }
 
+static bool dev_eq(gconstpointer a, gconstpointer b)
+{
+    return drv_fence_dev_equal(a, b);
+}
+
+static bool levels_eq(gconstpointer a, gconstpointer b)
+{
+    const GPtrArray *x = a, *y = b;
+
+    if (x->len != y->len) {
+        return false;
+    }
+    for (guint i = 0; i < x->len; i++) {
+        const drv_fence_level_t *l = g_ptr_array_index(x, i), *m = g_ptr_array_index(y, i);
+
+        if (l->index != m->index || l->devices->len != m->devices->len) {
+            return false;
+        }
+        for (guint j = 0; j < l->devices->len; j++) {
+            if (strcmp(g_ptr_array_index(l->devices, j), g_ptr_array_index(m->devices, j)) != 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool node_fence_eq(gconstpointer a, gconstpointer b)
+{
+    const drv_node_fence_t *x = a, *y = b;
+
+    return x->ver == y->ver && x->down == y->down && g_strcmp0(x->down_how, y->down_how) == 0 &&
+           x->down_at == y->down_at && x->op == y->op &&
+           g_strcmp0(x->op_executor, y->op_executor) == 0 &&
+           g_strcmp0(x->op_action, y->op_action) == 0 && x->op_operator == y->op_operator &&
+           x->op_at == y->op_at && x->op_failures == y->op_failures;
+}
+
+static bool event_eq(const drv_fence_event_t *x, const drv_fence_event_t *y)
+{
+    return x->seq == y->seq && x->at == y->at && x->level == y->level &&
+           g_strcmp0(x->target, y->target) == 0 && g_strcmp0(x->action, y->action) == 0 &&
+           g_strcmp0(x->executor, y->executor) == 0 && g_strcmp0(x->device, y->device) == 0 &&
+           g_strcmp0(x->result, y->result) == 0 && g_strcmp0(x->text, y->text) == 0;
+}
+
 bool drv_state_equal(const drv_state_t *a, const drv_state_t *b)
 {
+    if (a->fence_history->len != b->fence_history->len) {
+        return false;
+    }
+    for (guint i = 0; i < a->fence_history->len; i++) {
+        if (!event_eq(g_ptr_array_index(a->fence_history, i),
+                      g_ptr_array_index(b->fence_history, i))) {
+            return false;
+        }
+    }
     return a->epoch == b->epoch && a->seq == b->seq &&
            table_equal(a->node_admin, b->node_admin, admin_eq) &&
            table_equal(a->settings, b->settings, str_eq) &&
-           table_equal(a->resources, b->resources, resource_eq);
+           table_equal(a->resources, b->resources, resource_eq) &&
+           table_equal(a->fence_devices, b->fence_devices, dev_eq) &&
+           table_equal(a->fence_levels, b->fence_levels, levels_eq) &&
+           table_equal(a->node_fence, b->node_fence, node_fence_eq);
 }
 
 /* ---- resources ---- */

@@ -149,6 +149,26 @@ static void put_resource(GByteArray *b, const drv_resource_t *r)
     g_ptr_array_free(keys, TRUE);
 }
 
+static void put_strv(GByteArray *b, const GPtrArray *v)
+{
+    put_u32(b, v->len);
+    for (guint i = 0; i < v->len; i++) {
+        put_str(b, g_ptr_array_index(v, i));
+    }
+}
+
+static void put_fdev(GByteArray *b, const drv_fence_dev_t *d)
+{
+    put_str(b, d->name);
+    put_str(b, d->agent);
+    put_strv(b, d->keys);
+    put_u32(b, d->vals->len);
+    for (guint i = 0; i < d->vals->len; i++) {
+        put_str(b, g_ptr_array_index(d->vals, i)); /* may be "" */
+    }
+    put_strv(b, d->nodes);
+}
+
 static void set_u32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) {
@@ -199,6 +219,63 @@ static GPtrArray *sorted_keys(GHashTable *h)
     return keys;
 }
 
+static void put_fence(GByteArray *b, const drv_state_t *st)
+{
+    GPtrArray *keys = sorted_keys(st->fence_devices);
+
+    put_u32(b, keys->len);
+    for (guint i = 0; i < keys->len; i++) {
+        put_fdev(b, g_hash_table_lookup(st->fence_devices, keys->pdata[i]));
+    }
+    g_ptr_array_free(keys, TRUE);
+    keys = sorted_keys(st->fence_levels);
+    put_u32(b, keys->len);
+    for (guint i = 0; i < keys->len; i++) {
+        const GPtrArray *levels = g_hash_table_lookup(st->fence_levels, keys->pdata[i]);
+
+        put_str(b, keys->pdata[i]);
+        put_u32(b, levels->len);
+        for (guint j = 0; j < levels->len; j++) {
+            const drv_fence_level_t *l = g_ptr_array_index(levels, j);
+
+            put_u32(b, l->index);
+            put_strv(b, l->devices);
+        }
+    }
+    g_ptr_array_free(keys, TRUE);
+    keys = sorted_keys(st->node_fence);
+    put_u32(b, keys->len);
+    for (guint i = 0; i < keys->len; i++) {
+        const drv_node_fence_t *f = g_hash_table_lookup(st->node_fence, keys->pdata[i]);
+
+        put_str(b, keys->pdata[i]);
+        put_u64(b, f->ver);
+        put_u8(b, (f->down ? 1 : 0) | (f->op_operator ? 2 : 0));
+        put_opt(b, f->down_how);
+        put_u64(b, f->down_at);
+        put_u64(b, f->op);
+        put_opt(b, f->op_executor);
+        put_opt(b, f->op_action);
+        put_u64(b, f->op_at);
+        put_u32(b, f->op_failures);
+    }
+    g_ptr_array_free(keys, TRUE);
+    put_u32(b, st->fence_history->len);
+    for (guint i = 0; i < st->fence_history->len; i++) {
+        const drv_fence_event_t *e = g_ptr_array_index(st->fence_history, i);
+
+        put_u64(b, e->seq);
+        put_u64(b, e->at);
+        put_str(b, e->target);
+        put_opt(b, e->action);
+        put_opt(b, e->executor);
+        put_opt(b, e->device);
+        put_u32(b, e->level);
+        put_opt(b, e->result);
+        put_opt(b, e->text);
+    }
+}
+
 static void put_state(GByteArray *b, const drv_state_t *st)
 {
     GPtrArray *keys;
@@ -227,6 +304,7 @@ static void put_state(GByteArray *b, const drv_state_t *st)
         put_resource(b, g_hash_table_lookup(st->resources, keys->pdata[i]));
     }
     g_ptr_array_free(keys, TRUE);
+    put_fence(b, st);
 }
 
 size_t drv_wire_state_size(const drv_state_t *st)
@@ -315,9 +393,11 @@ uint8_t *drv_wire_cmd(uint64_t round, uint64_t req_id, const drv_cmd_t *cmd, siz
     put_u8(b, cmd->obs);
     put_u64(b, cmd->ts);
     put_u64(b, cmd->gen);
-    put_u8(b, cmd->res ? 1 : 0);
+    put_u8(b, cmd->res ? 1 : cmd->dev ? 2 : 0);
     if (cmd->res) {
         put_resource(b, cmd->res);
+    } else if (cmd->dev) {
+        put_fdev(b, cmd->dev);
     }
     return finish(b, len);
 }
@@ -355,7 +435,8 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
     if (why == NULL) {
         why = &dummy;
     }
-    if (cmd->type != DRV_CMD_SETTING_SET && cmd->value != NULL && strlen(cmd->value) > 255) {
+    if (cmd->type != DRV_CMD_SETTING_SET && cmd->type != DRV_CMD_FENCE_LEVEL &&
+        cmd->value != NULL && strlen(cmd->value) > 255) {
         *why = "value too long";
         return false;
     }
@@ -368,6 +449,14 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
         *why = "a resource definition given to a command that takes none";
         return false;
     }
+    if (cmd->dev != NULL && cmd->type != DRV_CMD_FENCE_DEV_ADD) {
+        *why = "a fence device given to a command that takes none";
+        return false;
+    }
+    if (cmd->value != NULL && !g_utf8_validate(cmd->value, -1, NULL)) {
+        *why = "value must be UTF-8";
+        return false;
+    }
     switch (cmd->type) {
     case DRV_CMD_NODE_STANDBY:
     case DRV_CMD_NODE_MAINTENANCE:
@@ -376,6 +465,9 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
     case DRV_CMD_RES_REMOVE:
     case DRV_CMD_RES_ROLE:
     case DRV_CMD_RES_PURGE:
+    case DRV_CMD_FENCE_DEV_ADD:
+    case DRV_CMD_FENCE_DEV_REMOVE:
+    case DRV_CMD_NODE_UP:
         if (!empty(cmd->value) || !empty(cmd->value2)) {
             *why = "a value given to a command that takes none";
             return false;
@@ -383,6 +475,8 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
         break;
     case DRV_CMD_SETTING_SET:
     case DRV_CMD_RES_MOVE:
+    case DRV_CMD_FENCE_LEVEL:
+    case DRV_CMD_NODE_DOWN:
         if (!empty(cmd->value2)) {
             *why = "a second value given to a command that takes none";
             return false;
@@ -457,6 +551,56 @@ bool drv_cmd_valid(const drv_cmd_t *cmd, const char **why)
         if (cmd->type == DRV_CMD_RES_FAILED && cmd->value &&
             !g_utf8_validate(cmd->value, -1, NULL)) {
             *why = "bad failure text";
+            return false;
+        }
+        return true;
+    case DRV_CMD_FENCE_DEV_ADD:
+        if (cmd->dev == NULL) {
+            *why = "fence device add without a definition";
+            return false;
+        }
+        if (drv_fence_dev_validate(cmd->dev, why) != 0) {
+            return false;
+        }
+        if (g_strcmp0(cmd->name, cmd->dev->name) != 0) {
+            *why = "fence device add: name and definition disagree";
+            return false;
+        }
+        return true;
+    case DRV_CMD_FENCE_DEV_REMOVE:
+        if (!drv_resource_name_valid(cmd->name)) {
+            *why = "bad fence device name";
+            return false;
+        }
+        return true;
+    case DRV_CMD_FENCE_LEVEL:
+    case DRV_CMD_FENCE_BEGIN:
+    case DRV_CMD_FENCE_RESULT:
+    case DRV_CMD_NODE_DOWN:
+    case DRV_CMD_NODE_UP:
+        if (!name_valid(cmd->name, 255)) {
+            *why = "node name must be 1-255 bytes of UTF-8";
+            return false;
+        }
+        if (cmd->type == DRV_CMD_FENCE_LEVEL &&
+            (cmd->gen < 1 || cmd->gen > DRV_FENCE_MAX_LEVEL ||
+             (cmd->value && strlen(cmd->value) > DRV_WIRE_MAX_STR))) {
+            *why = "a fence level index is 1-9";
+            return false;
+        }
+        if (cmd->type == DRV_CMD_FENCE_BEGIN &&
+            (!name_valid(cmd->value, 255) || strcmp(cmd->value, cmd->name) == 0 ||
+             (g_strcmp0(cmd->value2, "off") != 0 && g_strcmp0(cmd->value2, "reboot") != 0))) {
+            *why = "fencing needs an executor other than the target and the action off or reboot";
+            return false;
+        }
+        if (cmd->type == DRV_CMD_FENCE_RESULT &&
+            (cmd->gen == 0 || cmd->obs > DRV_FENCE_MAX_LEVEL)) {
+            *why = "a fencing result names its operation and level";
+            return false;
+        }
+        if (cmd->type == DRV_CMD_NODE_DOWN && !name_valid(cmd->value, 255)) {
+            *why = "confirming a node down needs a reason";
             return false;
         }
         return true;
@@ -674,7 +818,152 @@ static drv_resource_t *get_resource(reader_t *r)
     return res;
 }
 
-static drv_state_t *get_state(reader_t *r)
+static bool get_strv(reader_t *r, GPtrArray *into, uint32_t max, bool empty_ok, const char *what)
+{
+    uint32_t n = get_u32(r, what);
+
+    if (!r->err && n > max) {
+        r->err = what;
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        char *s = get_str(r, empty_ok, what);
+
+        if (s) {
+            g_ptr_array_add(into, s);
+        }
+    }
+    return r->err == NULL;
+}
+
+static drv_fence_dev_t *get_fdev(reader_t *r)
+{
+    g_autofree char *name = get_str(r, false, "fence device: bad name");
+    g_autofree char *agent = get_str(r, false, "fence device: bad agent");
+    drv_fence_dev_t *d;
+    const char *why = NULL;
+
+    if (r->err) {
+        return NULL;
+    }
+    d = drv_fence_dev_new(name, agent);
+    get_strv(r, d->keys, DRV_FENCE_MAX_PARAMS, false, "fence device: bad parameters");
+    get_strv(r, d->vals, DRV_FENCE_MAX_PARAMS, true, "fence device: bad parameters");
+    get_strv(r, d->nodes, DRV_RES_MAX_LIST, false, "fence device: bad node list");
+    if (!r->err && drv_fence_dev_validate(d, &why) != 0) {
+        r->err = why;
+    }
+    if (r->err) {
+        drv_fence_dev_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void get_fence(reader_t *r, drv_state_t *st)
+{
+    uint32_t n = get_u32(r, "state: truncated fence devices");
+
+    if (!r->err && n > DRV_FENCE_MAX_DEVICES) {
+        r->err = "state: too many fence devices";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        drv_fence_dev_t *d = get_fdev(r);
+
+        if (d && g_hash_table_contains(st->fence_devices, d->name)) {
+            r->err = "state: duplicate fence device";
+            drv_fence_dev_free(d);
+        } else if (d) {
+            g_hash_table_insert(st->fence_devices, g_strdup(d->name), d);
+        }
+    }
+    n = get_u32(r, "state: truncated fence levels");
+    if (!r->err && n > DRV_WIRE_MAX_ENTRIES) {
+        r->err = "state: too many fence levels";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        char *node = get_str(r, false, "state: bad fence level node");
+        uint32_t nl = get_u32(r, "state: truncated fence levels");
+        GPtrArray *levels = g_ptr_array_new_with_free_func((GDestroyNotify)drv_fence_level_free);
+        uint32_t last = 0;
+
+        if (!r->err && (nl == 0 || nl > DRV_FENCE_MAX_LEVEL)) {
+            r->err = "state: bad fence level count";
+        }
+        for (uint32_t j = 0; j < nl && !r->err; j++) {
+            drv_fence_level_t *l = g_new0(drv_fence_level_t, 1);
+
+            l->devices = g_ptr_array_new_with_free_func(g_free);
+            g_ptr_array_add(levels, l);
+            l->index = get_u32(r, "state: truncated fence level");
+            get_strv(r, l->devices, 16, false, "state: bad fence level devices");
+            if (!r->err &&
+                (l->index <= last || l->index > DRV_FENCE_MAX_LEVEL || l->devices->len == 0)) {
+                r->err = "state: bad fence level";
+            }
+            last = l->index;
+        }
+        if (!r->err && g_hash_table_contains(st->fence_levels, node)) {
+            r->err = "state: duplicate fence level node";
+        }
+        if (r->err) {
+            g_free(node);
+            g_ptr_array_unref(levels);
+            break;
+        }
+        g_hash_table_insert(st->fence_levels, node, levels);
+    }
+    n = get_u32(r, "state: truncated node fence records");
+    if (!r->err && n > DRV_WIRE_MAX_ENTRIES) {
+        r->err = "state: too many node fence records";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        char *node = get_str(r, false, "state: bad node fence record");
+        drv_node_fence_t *f = g_new0(drv_node_fence_t, 1);
+        uint8_t flags;
+
+        f->ver = get_u64(r, "state: truncated node fence record");
+        flags = get_u8(r, "state: truncated node fence record");
+        f->down = flags & 1;
+        f->op_operator = (flags & 2) != 0;
+        f->down_how = get_opt(r, "state: bad node fence record");
+        f->down_at = get_u64(r, "state: truncated node fence record");
+        f->op = get_u64(r, "state: truncated node fence record");
+        f->op_executor = get_opt(r, "state: bad node fence record");
+        f->op_action = get_opt(r, "state: bad node fence record");
+        f->op_at = get_u64(r, "state: truncated node fence record");
+        f->op_failures = get_u32(r, "state: truncated node fence record");
+        if (!r->err && (flags & ~3u)) {
+            r->err = "state: unknown node fence flags";
+        }
+        if (!r->err && g_hash_table_contains(st->node_fence, node)) {
+            r->err = "state: duplicate node fence record";
+        }
+        g_hash_table_insert(st->node_fence, node, f); /* freed with the state on error */
+        if (r->err) {
+            break;
+        }
+    }
+    n = get_u32(r, "state: truncated fence history");
+    if (!r->err && n > DRV_FENCE_HISTORY_MAX) {
+        r->err = "state: fence history too long";
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        drv_fence_event_t *e = g_new0(drv_fence_event_t, 1);
+
+        e->seq = get_u64(r, "state: truncated fence event");
+        e->at = get_u64(r, "state: truncated fence event");
+        e->target = get_str(r, false, "state: bad fence event");
+        e->action = get_opt(r, "state: bad fence event");
+        e->executor = get_opt(r, "state: bad fence event");
+        e->device = get_opt(r, "state: bad fence event");
+        e->level = get_u32(r, "state: truncated fence event");
+        e->result = get_opt(r, "state: bad fence event");
+        e->text = get_opt(r, "state: bad fence event");
+        g_ptr_array_add(st->fence_history, e);
+    }
+}
+
+static drv_state_t *get_state(reader_t *r, uint16_t version)
 {
     drv_state_t *st = drv_state_new();
     uint32_t n;
@@ -743,6 +1032,9 @@ static drv_state_t *get_state(reader_t *r)
         }
         g_hash_table_insert(st->resources, g_strdup(res->name), res);
     }
+    if (version >= 3) {
+        get_fence(r, st);
+    }
     if (r->err) {
         drv_state_free(st);
         return NULL;
@@ -756,6 +1048,7 @@ void drv_msg_clear(drv_msg_t *msg)
     g_free(msg->cmd_value);
     g_free(msg->cmd_value2);
     drv_resource_free(msg->cmd_res);
+    drv_fence_dev_free(msg->cmd_dev);
     drv_state_free(msg->state);
     memset(msg, 0, sizeof(*msg));
 }
@@ -792,7 +1085,8 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
         *why = "bad magic";
         return DRV_ERR_BAD_MESSAGE;
     }
-    if (version != DRV_WIRE_VERSION) {
+    /* a state file of version 2 (before fencing) still loads */
+    if (version != DRV_WIRE_VERSION && !(version == 2 && type == DRV_MSG_STATE)) {
         *why = "unsupported version";
         return DRV_ERR_BAD_MESSAGE;
     }
@@ -823,7 +1117,7 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
         msg->seq = get_u64(&r, "applied: truncated");
         break;
     case DRV_MSG_STATE:
-        msg->state = get_state(&r);
+        msg->state = get_state(&r, version);
         break;
     case DRV_MSG_QUORUM: {
         uint8_t q = get_u8(&r, "quorum: truncated");
@@ -848,11 +1142,13 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
         msg->cmd_ts = get_u64(&r, "cmd: truncated timestamp");
         msg->cmd_gen = get_u64(&r, "cmd: truncated generation");
         has_res = get_u8(&r, "cmd: truncated resource flag");
-        if (!r.err && has_res > 1) {
-            r.err = "cmd: resource flag out of range";
+        if (!r.err && has_res > 2) {
+            r.err = "cmd: payload flag out of range";
         }
-        if (!r.err && has_res) {
+        if (!r.err && has_res == 1) {
             msg->cmd_res = get_resource(&r);
+        } else if (!r.err && has_res == 2) {
+            msg->cmd_dev = get_fdev(&r);
         }
         if (r.err) {
             break;
@@ -862,9 +1158,9 @@ int drv_wire_decode(const void *buf, size_t len, drv_msg_t *msg, const char **wh
             break;
         }
         msg->cmd_flag = flag == 1;
-        cmd = (drv_cmd_t){msg->cmd_type, msg->cmd_name,   msg->cmd_value,
-                          msg->cmd_flag, msg->cmd_value2, msg->cmd_obs,
-                          msg->cmd_ts,   msg->cmd_gen,    msg->cmd_res};
+        cmd = (drv_cmd_t){msg->cmd_type,   msg->cmd_name, msg->cmd_value, msg->cmd_flag,
+                          msg->cmd_value2, msg->cmd_obs,  msg->cmd_ts,    msg->cmd_gen,
+                          msg->cmd_res,    msg->cmd_dev};
         if (!drv_cmd_valid(&cmd, &r.err)) {
             break;
         }

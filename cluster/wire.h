@@ -19,7 +19,7 @@
 #include "drv_state.h"
 
 #define DRV_WIRE_MAGIC 0x31565244u /* "DRV1" */
-#define DRV_WIRE_VERSION 2
+#define DRV_WIRE_VERSION 3
 #define DRV_WIRE_HDR_LEN 32
 #define DRV_WIRE_MAX_MSG (1024 * 1024)
 #define DRV_WIRE_MAX_STR 1024
@@ -52,6 +52,7 @@ typedef struct drv_msg {
     uint64_t cmd_ts;
     uint64_t cmd_gen;
     drv_resource_t *cmd_res; /* CMD RES_ADD (owned) */
+    drv_fence_dev_t *cmd_dev; /* CMD FENCE_DEV_ADD (owned) */
     drv_state_t *state;   /* STATE (owned) */
 } drv_msg_t;
 

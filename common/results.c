@@ -44,6 +44,8 @@ const char *drv_strerror(int rc)
         return "the target node cannot take the VM";
     case DRV_ERR_BUSY:
         return "an operation is in progress on it";
+    case DRV_ERR_UNKNOWN_DEVICE:
+        return "unknown fence device";
     default:
         break;
     }
@@ -66,6 +68,7 @@ int drv_exit_code(int rc)
         return DRV_EXIT_NOT_QUORATE;
     case DRV_ERR_UNKNOWN_NODE:
     case DRV_ERR_UNKNOWN_RESOURCE:
+    case DRV_ERR_UNKNOWN_DEVICE:
         return DRV_EXIT_NOT_FOUND;
     case DRV_ERR_TIMEOUT:
     case DRV_ERR_SYNCING:

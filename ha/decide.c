@@ -90,62 +90,83 @@ static drv_obs_t reported(const drv_resource_t *r, const char *node)
     return n ? n->obs : DRV_OBS_STOPPED;
 }
 
+/* A node the state has as down (fenced, confirmed down, watchdog deadline passed) runs
+ * nothing, whatever its old reports say, and does nothing until it says it is back. */
+static bool is_down(const drv_state_t *st, const char *node)
+{
+    return drv_state_node_down(st, node);
+}
+
 /* NODE has said, at the current assignment generation or later, that the VM does not run
- * there: a start it may have had in flight when the VM was moved off it is over. */
-static bool released(const drv_resource_t *r, const char *node)
+ * there: a start it may have had in flight when the VM was moved off it is over. A node that
+ * is down has released everything. */
+static bool released(const drv_state_t *st, const drv_resource_t *r, const char *node)
 {
     const drv_res_node_t *n = node ? g_hash_table_lookup(r->nodes, node) : NULL;
 
-    return n != NULL && n->gen >= r->gen && n->obs != DRV_OBS_RUNNING;
+    return is_down(st, node) || (n != NULL && n->gen >= r->gen && n->obs != DRV_OBS_RUNNING);
 }
 
-static bool member(const drv_ha_node_t *nodes, size_t n, const char *name)
+/* Its daemon takes part in the round and it is not down (a node that was fenced is a
+ * candidate again once it said it is back). */
+static bool member(const drv_state_t *st, const drv_ha_node_t *nodes, size_t n, const char *name)
 {
     int i = node_index(nodes, n, name);
 
-    return i >= 0 && nodes[i].member;
+    return i >= 0 && nodes[i].member && !is_down(st, name);
+}
+
+/* May NAME run VMs it has not told the cluster about: outside the round and not down. */
+static bool unknown(const drv_state_t *st, const drv_ha_node_t *nodes, size_t n, const char *name)
+{
+    return !member(st, nodes, n, name) && !is_down(st, name);
 }
 
 /* ---- coordinator ---- */
 
-static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n);
+static const char *unprobed(const drv_state_t *st, const drv_resource_t *r,
+                            const drv_ha_node_t *nodes, size_t n);
 
 /* A removed resource is forgotten only once it is assigned nowhere, no node reports it
  * running, no migration is in flight, the last node it was on has released it, and every node
  * that may run it has said whether it does (a node that was away since the add may run a copy
  * that is to be stopped too). */
-static bool purgeable(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)
+static bool purgeable(const drv_state_t *st, const drv_resource_t *r, const drv_ha_node_t *nodes,
+                      size_t n)
 {
     return r->role == DRV_ROLE_REMOVING && drv_resource_running_elsewhere(r, NULL) == NULL &&
            r->assigned == NULL && r->mig_to == NULL &&
-           (r->moving_from == NULL || released(r, r->moving_from)) && unprobed(r, nodes, n) == NULL;
+           (r->moving_from == NULL || released(st, r, r->moving_from)) &&
+           unprobed(st, r, nodes, n) == NULL;
 }
 
 /* A node whose daemon is not in the round and that may run R: it is R's assigned node, or it
  * reports R running, or R was moved off it and it has not released it, or it is an end of
  * R's migration. NULL: none. */
-static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)
+static const char *gone_holder(const drv_state_t *st, const drv_resource_t *r,
+                               const drv_ha_node_t *nodes, size_t n)
 {
     GHashTableIter it;
     gpointer k, v;
 
     if (r->mig_to != NULL) {
-        if (!member(nodes, n, r->mig_from)) {
+        if (unknown(st, nodes, n, r->mig_from)) {
             return r->mig_from;
         }
-        if (!member(nodes, n, r->mig_to)) {
+        if (unknown(st, nodes, n, r->mig_to)) {
             return r->mig_to;
         }
     }
-    if (r->assigned && !member(nodes, n, r->assigned)) {
+    if (r->assigned && unknown(st, nodes, n, r->assigned)) {
         return r->assigned;
     }
-    if (r->moving_from && !released(r, r->moving_from) && !member(nodes, n, r->moving_from)) {
+    if (r->moving_from && !released(st, r, r->moving_from) &&
+        unknown(st, nodes, n, r->moving_from)) {
         return r->moving_from;
     }
     g_hash_table_iter_init(&it, r->nodes);
     while (g_hash_table_iter_next(&it, &k, &v)) {
-        if (((const drv_res_node_t *)v)->obs == DRV_OBS_RUNNING && !member(nodes, n, k)) {
+        if (((const drv_res_node_t *)v)->obs == DRV_OBS_RUNNING && unknown(st, nodes, n, k)) {
             return k;
         }
     }
@@ -154,10 +175,11 @@ static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nod
 
 /* A node that may run R and has not said whether it does since R was added: every member,
  * and every gone node that ever took part (published its capacity). NULL: all probed. */
-static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)
+static const char *unprobed(const drv_state_t *st, const drv_resource_t *r,
+                            const drv_ha_node_t *nodes, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if ((nodes[i].member || nodes[i].cpu > 0) &&
+        if ((nodes[i].member || nodes[i].cpu > 0) && !is_down(st, nodes[i].name) &&
             !g_hash_table_contains(r->nodes, nodes[i].name)) {
             return nodes[i].name;
         }
@@ -264,7 +286,7 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
     for (guint i = 0; i < res->len; i++) {
         const drv_resource_t *r = res->pdata[i];
 
-        if (purgeable(r, nodes, n_nodes)) {
+        if (purgeable(st, r, nodes, n_nodes)) {
             push_cmd(out, DRV_CMD_RES_PURGE, r->name, NULL, NULL, 0, 0);
         }
     }
@@ -281,24 +303,24 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
         in.nodes[i].cpu = nodes[i].cpu > 0 ? nodes[i].cpu : 1;
         in.nodes[i].memory_mib = nodes[i].memory_mib > 0 ? nodes[i].memory_mib : 1;
         /* a node whose daemon is gone is no candidate; its VMs are not in the plan */
-        in.nodes[i].state = !nodes[i].member  ? DRV_NODE_FAILED
-                            : adm.maintenance ? DRV_NODE_MAINTENANCE
-                            : adm.standby     ? DRV_NODE_STANDBY
-                                              : DRV_NODE_ONLINE;
+        in.nodes[i].state = !member(st, nodes, n_nodes, nodes[i].name) ? DRV_NODE_FAILED
+                            : adm.maintenance                          ? DRV_NODE_MAINTENANCE
+                            : adm.standby                              ? DRV_NODE_STANDBY
+                                                                       : DRV_NODE_ONLINE;
         in.nodes[i].health = DRV_HEALTH_GREEN;
     }
     in.vms = g_new0(drv_policy_vm_t, res->len);
     ex = g_new0(vm_extra_t, res->len); /* ex[v] describes in.vms[v] */
     for (guint i = 0; i < res->len; i++) {
         const drv_resource_t *r = res->pdata[i];
-        bool assigned_runs = r->assigned && member(nodes, n_nodes, r->assigned) &&
+        bool assigned_runs = r->assigned && member(st, nodes, n_nodes, r->assigned) &&
                              reported(r, r->assigned) == DRV_OBS_RUNNING;
-        const char *gone = gone_holder(r, nodes, n_nodes);
+        const char *gone = gone_holder(st, r, nodes, n_nodes);
         vm_extra_t *e = &ex[nv];
         drv_policy_vm_t *vm = &in.vms[nv];
         int ai = node_index(nodes, n_nodes, r->assigned), cur = -1;
 
-        if (purgeable(r, nodes, n_nodes)) {
+        if (purgeable(st, r, nodes, n_nodes)) {
             continue;
         }
         if (gone != NULL && !assigned_runs) {
@@ -315,7 +337,8 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
         e->r = r;
         if (r->mig_to != NULL) {
             e->kind = V_MIGRATING;
-            e->running = r->mig_to;
+            /* at its target; at its source when the target is down (the source ends it) */
+            e->running = is_down(st, r->mig_to) ? r->mig_from : r->mig_to;
         } else if (assigned_runs) {
             /* the assigned copy is confirmed running: any other copy is a stray its node
              * stops */
@@ -328,7 +351,7 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
             g_hash_table_iter_init(&it, r->nodes);
             while (g_hash_table_iter_next(&it, &k, &v)) {
                 if (((const drv_res_node_t *)v)->obs == DRV_OBS_RUNNING &&
-                    member(nodes, n_nodes, k) &&
+                    member(st, nodes, n_nodes, k) &&
                     (e->running == NULL || strcmp(k, e->running) < 0)) {
                     e->running = k;
                 }
@@ -393,7 +416,7 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
             }
         }
         want_node = target >= 0 ? in.nodes[target].name : NULL;
-        if (want_node && ex[v].running == NULL && (who = unprobed(r, nodes, n_nodes)) != NULL &&
+        if (want_node && ex[v].running == NULL && (who = unprobed(st, r, nodes, n_nodes)) != NULL &&
             g_strcmp0(want_node, r->assigned) != 0) {
             /* probe first: a node that may already run it has not said so yet */
             g_free(waiting);
@@ -406,7 +429,7 @@ void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t
         if (ex[v].running) {
             /* moved off (or stopped on) the node running it */
             want_from = g_strcmp0(ex[v].running, want_node) != 0 ? ex[v].running : NULL;
-        } else if (r->moving_from && !released(r, r->moving_from)) {
+        } else if (r->moving_from && !released(st, r, r->moving_from)) {
             want_from = r->moving_from; /* an earlier move off it is not released yet */
         } else if (r->assigned && g_strcmp0(r->assigned, want_node) != 0) {
             /* reassigned before it ran there: that node may have a start in flight, and only
@@ -454,7 +477,15 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
                   const drv_ha_local_env_t *env, GPtrArray *out_cmds, GPtrArray *out_acts)
 {
     g_autoptr(GPtrArray) res = sorted_resources(st);
+    const drv_node_fence_t *f = drv_state_node_fence(st, me);
 
+    if (f != NULL && (f->down || (f->op != 0 && !f->op_operator))) {
+        /* the cluster has me as down (fenced: I rebooted) or is fencing me: I am back */
+        push_cmd(out_cmds, DRV_CMD_NODE_UP, me, NULL, NULL, 0, f->ver);
+        if (f->down) {
+            return; /* nothing until that is applied: my old reports were dropped */
+        }
+    }
     for (guint i = 0; i < res->len; i++) {
         const drv_resource_t *r = res->pdata[i];
         const drv_res_node_t *mine = g_hash_table_lookup(r->nodes, me);
@@ -472,7 +503,7 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
         if (here && rep != DRV_OBS_RUNNING) {
             c = push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_RUNNING, r->gen);
         } else if (!here && (mine == NULL || rep == DRV_OBS_RUNNING ||
-                             (g_strcmp0(r->moving_from, me) == 0 && !released(r, me)))) {
+                             (g_strcmp0(r->moving_from, me) == 0 && !released(st, r, me)))) {
             c = push_cmd(out_cmds, DRV_CMD_RES_REPORT, r->name, me, NULL, DRV_OBS_STOPPED, r->gen);
         }
         if (my_window_passed(mine, p)) {
@@ -508,7 +539,7 @@ void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *
         if (!here) {
             if (r->role == DRV_ROLE_STARTED && assigned_here && !mig_open &&
                 drv_resource_running_elsewhere(r, me) == NULL &&
-                (r->moving_from == NULL || released(r, r->moving_from)) &&
+                (r->moving_from == NULL || released(st, r, r->moving_from)) &&
                 drv_ha_recent_failures(r, me, p) < p->max_failures &&
                 r->changed_seq <= p->confirmed_seq) {
                 /* only on a state a quorum holds (C7): never on a change this node may have

@@ -18,6 +18,9 @@ typedef struct drv_ha_node {
     bool member; /* its droverd takes part in the current (endorsed) round */
     int64_t cpu; /* capacity published by the node, or the default */
     int64_t memory_mib;
+    uint64_t watchdog_ms; /* the node's published watchdog timeout (0: it has none) */
+    uint64_t absent_ms;   /* how long the deciding node has seen its daemon out of the round,
+                             on its own monotonic clock (0: a member, or not known) */
 } drv_ha_node_t;
 
 typedef struct drv_ha_params {
@@ -73,6 +76,28 @@ uint32_t drv_ha_recent_failures(const drv_resource_t *r, const char *node,
 void drv_ha_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t n_nodes,
                        const drv_ha_params_t *p, GPtrArray *out);
 
+/* ---- fencing (ha/fence_decide.c) ---- */
+
+/* Does NODE (not in the round, not known down) have to be fenced before the cluster can go
+ * on? It may run a VM (assigned there, reported running there, not released by it, an end of
+ * a migration), or it has not said whether it runs a VM that is to be started and runs
+ * nowhere. NULL: no; else why (g_malloc'd), e.g. "it may run vm1". */
+char *drv_ha_fence_needed(const drv_state_t *st, const drv_ha_node_t *nodes, size_t n_nodes,
+                          const char *node);
+
+/* Coordinator ME: the fencing commands for the nodes outside the round (drv_ha_cmd_t * into
+ * OUT), each conditional on the node's fence version.
+ * - A node that needs fencing (drv_ha_fence_needed) and has a way to be fenced (levels or
+ *   devices, FENCING_ENABLED) gets a FENCE_BEGIN with ME as executor, unless an operation is
+ *   in flight whose executor is in the round; one whose executor left is begun again.
+ * - A node that published a watchdog and has been out of the round for 2 x its timeout (by
+ *   the deciding node's clock) is confirmed down by the watchdog rule (NODE_DOWN) when it has
+ *   no fence device, or fencing is disabled, or its fencing has failed at least once: by
+ *   then it has reset itself or stopped every VM (sbd's model).
+ * Nothing else ever marks a node down without the operator (confirm-down). */
+void drv_ha_fence_coordinate(const drv_state_t *st, const drv_ha_node_t *nodes, size_t n_nodes,
+                             const char *me, bool fencing_enabled, GPtrArray *out);
+
 /* What the hypervisor on this node runs now (by UUID), as far as the driver knows. */
 typedef bool (*drv_ha_running_fn)(void *ud, const char *uuid);
 /* Is an operation on UUID already in flight on this node? */
@@ -100,7 +125,9 @@ typedef struct drv_ha_local_env {
  * - A live migration is begun by a RES_MIG_BEGIN record; only once it is applied is the
  *   libvirt migration run (DRV_HA_MIGRATE), and once that is over this node (the source) ends
  *   the record from what its own hypervisor shows: gone = done, still here = rolled back.
- * - Neither end of an open migration starts or stops the VM. */
+ * - Neither end of an open migration starts or stops the VM.
+ * - A node the state has as down (fenced, confirmed down) does nothing but say it is back
+ *   (NODE_UP); it also cancels that way a fencing of itself the operator did not ask for. */
 void drv_ha_local(const drv_state_t *st, const char *me, const drv_ha_params_t *p,
                   const drv_ha_local_env_t *env, GPtrArray *out_cmds, GPtrArray *out_acts);
 

@@ -40,6 +40,8 @@ typedef struct drv_ha_rt_view {
     bool coordinator;       /* this node is the coordinator */
     const char *me;         /* this node's name, NULL while unknown */
     uint64_t confirmed_seq; /* the core's rule C7 (drv_cluster_view_t) */
+    bool lost_quorum;       /* this node had quorum and lost it: votequorum says no, or
+                               corosync is gone (the no-quorum policy applies) */
 } drv_ha_rt_view_t;
 
 /* One configured node (corosync's nodelist), in nodelist order. */
@@ -80,9 +82,19 @@ typedef struct drv_ha_rt_ops {
      * daemon's)? Such a domain is busy: never started, stopped or destroyed. May be NULL. */
     bool (*migrating)(void *ud, const char *uuid);
 
+    /* ---- fencing ---- */
+    /* Fence TARGET (ACTION "off" or "reboot") through the levels the state has for it: 0 and
+     * exactly one drv_ha_rt_fence_done(FENCE_ID) later, or an error now (retried later). May
+     * be NULL: this node cannot run fence agents (its fencings fail). */
+    int (*fence)(void *ud, uint64_t fence_id, const char *target, const char *action);
+    /* Forget FENCE_ID: no drv_ha_rt_fence_done for it; its agent is killed. */
+    void (*fence_cancel)(void *ud, uint64_t fence_id);
+
     /* ---- clock ---- */
     /* monotonic: report timestamps and failure windows (the wall clock is never used) */
     uint64_t (*now_ms)(void *ud);
+    /* the wall clock, only to stamp the fence history for people; may be NULL */
+    uint64_t (*wall_ms)(void *ud);
 
     /* ---- loop ---- */
     /* Something changed that deserves an evaluation soon (coalesced by the caller). */
@@ -94,7 +106,8 @@ typedef struct drv_ha_rt_config {
     uint64_t memory_mib; /* MiB for VMs */
     unsigned stop_grace_ms;
     uint64_t request_timeout_ms;
-    bool migration; /* live migration is configured (a migration URI exists) */
+    bool migration;       /* live migration is configured (a migration URI exists) */
+    uint64_t watchdog_ms; /* this node's armed watchdog timeout (published), 0: none */
 } drv_ha_rt_config_t;
 
 typedef struct drv_ha_rt drv_ha_rt_t;
@@ -116,6 +129,14 @@ void drv_ha_rt_dom_changed(drv_ha_rt_t *rt, const char *uuid, const char *name,
 /* A full list pass of the hypervisor completed: the table is authoritative again (ends the
  * wait after a failed migration). */
 void drv_ha_rt_reconciled(drv_ha_rt_t *rt);
+/* A fencing started through ops->fence ended: OK, the device(s) and level that did it (or
+ * the last tried), and the agents' output or the failure. False when FENCE_ID is unknown
+ * (cancelled). */
+bool drv_ha_rt_fence_done(drv_ha_rt_t *rt, uint64_t fence_id, bool ok, const char *device,
+                          unsigned level, const char *text);
+/* Managed VMs this node's hypervisor runs (the watchdog rule: may it be fed without
+ * quorum?). */
+unsigned drv_ha_rt_running_vms(drv_ha_rt_t *rt);
 /* Is an operation or a report about UUID in flight here? */
 bool drv_ha_rt_busy(const drv_ha_rt_t *rt, const char *uuid);
 /* Number of operations in flight (the simulator checks that they all end). */

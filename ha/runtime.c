@@ -47,7 +47,29 @@ struct drv_ha_rt {
                                    record is over; the next pass ends the record */
     GHashTable *await_list;     /* uuid: a migration of it failed; busy until the next full
                                    list pass says where it really is */
+    GHashTable *absent_since;   /* node -> monotonic ms since which its daemon is out of the
+                                   round, as this node saw it while quorate */
+    GHashTable *fences;         /* target -> rt_fence_t: fencings this node executes */
+    uint64_t next_fence;
+    bool no_quorum; /* the no-quorum policy is being applied */
 };
+
+/* A fencing this node executes for the operation OP (the state's node_fence[target].op). */
+typedef struct rt_fence {
+    char *target;
+    uint64_t op;
+    uint64_t fence_id; /* of the run in flight, 0: none */
+    uint32_t failures;
+    uint64_t next_try_ms;
+} rt_fence_t;
+
+static void fence_free(gpointer p)
+{
+    rt_fence_t *f = p;
+
+    g_free(f->target);
+    g_free(f);
+}
 
 static void op_free(gpointer p)
 {
@@ -188,6 +210,8 @@ static void submit(drv_ha_rt_t *rt, drv_cmd_type_t type, const char *name, const
     }
     if (type == DRV_CMD_RES_REPORT) {
         cmd.ts = rt->ops->now_ms(rt->ud); /* monotonic: failure windows never compare clocks */
+    } else if (type >= DRV_CMD_FENCE_DEV_ADD && rt->ops->wall_ms) {
+        cmd.ts = rt->ops->wall_ms(rt->ud); /* the fence history's time, for people */
     }
     rc = rt->ops->submit(rt->ud, &cmd, rt->cfg.request_timeout_ms, &req);
     if (rc != DRV_OK) {
@@ -364,21 +388,48 @@ static void publish_capacity(drv_ha_rt_t *rt, const drv_state_t *st, const char 
 {
     g_autofree char *key = g_strdup_printf("capacity/%s", me);
     g_autofree char *val = g_strdup_printf("%" PRIu32 " %" PRIu64, rt->cfg.cpu, rt->cfg.memory_mib);
+    g_autofree char *wkey = g_strdup_printf("watchdog/%s", me);
+    g_autofree char *wval = g_strdup_printf("%" PRIu64, rt->cfg.watchdog_ms);
 
     if (g_strcmp0(g_hash_table_lookup(st->settings, key), val) != 0) {
         submit(rt, DRV_CMD_SETTING_SET, key, val, NULL, 0, false, 0, NULL);
     }
+    /* the watchdog rule: others may take this node as down 2 x this long after it left */
+    if (rt->cfg.watchdog_ms > 0 && g_strcmp0(g_hash_table_lookup(st->settings, wkey), wval) != 0) {
+        submit(rt, DRV_CMD_SETTING_SET, wkey, wval, NULL, 0, false, 0, NULL);
+    } else if (rt->cfg.watchdog_ms == 0 && g_hash_table_contains(st->settings, wkey)) {
+        submit(rt, DRV_CMD_SETTING_DEL, wkey, NULL, NULL, 0, false, 0, NULL);
+    }
 }
 
-static void coordinate(drv_ha_rt_t *rt, const drv_state_t *st, GArray *rnodes)
+/* How long each node's daemon has been out of the round, by this node's clock (0 for
+ * members). Measured only while this node is in a quorate round: a gap restarts it. */
+static void track_absence(drv_ha_rt_t *rt, GArray *rnodes, uint64_t now)
+{
+    for (guint i = 0; i < rnodes->len; i++) {
+        const drv_ha_rt_node_t *n = &g_array_index(rnodes, drv_ha_rt_node_t, i);
+
+        if (n->member) {
+            g_hash_table_remove(rt->absent_since, n->name);
+        } else if (!g_hash_table_contains(rt->absent_since, n->name)) {
+            g_hash_table_insert(rt->absent_since, g_strdup(n->name), g_memdup2(&now, sizeof(now)));
+        }
+    }
+}
+
+static void coordinate(drv_ha_rt_t *rt, const drv_state_t *st, GArray *rnodes, const char *me)
 {
     g_autofree drv_ha_node_t *nodes = g_new0(drv_ha_node_t, rnodes->len + 1);
     g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
+    uint64_t now = rt->ops->now_ms(rt->ud);
 
     for (guint i = 0; i < rnodes->len; i++) {
         const drv_ha_rt_node_t *n = &g_array_index(rnodes, drv_ha_rt_node_t, i);
         g_autofree char *key = g_strdup_printf("capacity/%s", n->name);
+        g_autofree char *wkey = g_strdup_printf("watchdog/%s", n->name);
         const char *cap = g_hash_table_lookup(st->settings, key);
+        const char *wd = g_hash_table_lookup(st->settings, wkey);
+        const uint64_t *since = g_hash_table_lookup(rt->absent_since, n->name);
         unsigned long long cpu = 0, mem = 0;
 
         nodes[i].name = n->name;
@@ -388,7 +439,11 @@ static void coordinate(drv_ha_rt_t *rt, const drv_state_t *st, GArray *rnodes)
         }
         nodes[i].cpu = (int64_t)cpu;
         nodes[i].memory_mib = (int64_t)mem;
+        nodes[i].watchdog_ms = wd ? g_ascii_strtoull(wd, NULL, 10) : 0;
+        nodes[i].absent_ms = (!n->member && since && now >= *since) ? now - *since : 0;
     }
+    drv_ha_fence_coordinate(st, nodes, rnodes->len, me, drv_prop_bool(st, DRV_PROP_FENCING_ENABLED),
+                            cmds);
     drv_ha_coordinate(st, nodes, rnodes->len, &rt->params, cmds);
     for (guint i = 0; i < cmds->len; i++) {
         const drv_ha_cmd_t *c = cmds->pdata[i];
@@ -454,6 +509,191 @@ static void prune_attempted(drv_ha_rt_t *rt)
     }
 }
 
+/* ---- fencing executed here ---- */
+
+static void fence_cancel_run(drv_ha_rt_t *rt, rt_fence_t *f)
+{
+    if (f->fence_id != 0 && rt->ops->fence_cancel) {
+        rt->ops->fence_cancel(rt->ud, f->fence_id);
+    }
+    f->fence_id = 0;
+}
+
+static void fences_cancel_all(drv_ha_rt_t *rt)
+{
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, rt->fences);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        fence_cancel_run(rt, v);
+        g_hash_table_iter_remove(&it);
+    }
+}
+
+/* The fencings the state has this node execute: run each (again after a failure, with
+ * back-off) until its operation closes; drop those that closed or went to another node. */
+static void run_fences(drv_ha_rt_t *rt, const drv_state_t *st, const char *me)
+{
+    uint64_t now = rt->ops->now_ms(rt->ud);
+    GHashTableIter it;
+    gpointer k, v;
+
+    g_hash_table_iter_init(&it, rt->fences);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const drv_node_fence_t *nf = drv_state_node_fence(st, k);
+        rt_fence_t *f = v;
+
+        if (nf == NULL || nf->op != f->op || g_strcmp0(nf->op_executor, me) != 0) {
+            qb_log(LOG_NOTICE, "HA: fencing of %s is no longer mine to run", f->target);
+            fence_cancel_run(rt, f);
+            g_hash_table_iter_remove(&it);
+        }
+    }
+    g_hash_table_iter_init(&it, st->node_fence);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const drv_node_fence_t *nf = v;
+        rt_fence_t *f = g_hash_table_lookup(rt->fences, k);
+        int rc = DRV_ERR_NOT_CONNECTED;
+        uint64_t id;
+
+        if (nf->op == 0 || g_strcmp0(nf->op_executor, me) != 0) {
+            continue;
+        }
+        if (f == NULL) {
+            f = g_new0(rt_fence_t, 1);
+            f->target = g_strdup(k);
+            f->op = nf->op;
+            g_hash_table_insert(rt->fences, g_strdup(k), f);
+        }
+        if (f->fence_id != 0 || now < f->next_try_ms) {
+            continue;
+        }
+        id = ++rt->next_fence;
+        qb_log(LOG_WARNING, "HA: fencing %s (%s), attempt %u", f->target, nf->op_action,
+               f->failures + 1);
+        if (rt->ops->fence) {
+            rc = rt->ops->fence(rt->ud, id, f->target, nf->op_action);
+        }
+        if (rc == 0) {
+            f->fence_id = id;
+        } else {
+            g_autofree char *why =
+                g_strdup_printf("cannot run the fence agents here: %s", drv_strerror(rc));
+
+            f->failures++;
+            f->next_try_ms = now + MIN(1000ull << MIN(f->failures, 5u), 30000ull);
+            submit(rt, DRV_CMD_FENCE_RESULT, f->target, NULL, why, 0, false, f->op, NULL);
+        }
+    }
+}
+
+bool drv_ha_rt_fence_done(drv_ha_rt_t *rt, uint64_t fence_id, bool ok, const char *device,
+                          unsigned level, const char *text)
+{
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, rt->fences);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        rt_fence_t *f = v;
+
+        if (f->fence_id != fence_id) {
+            continue;
+        }
+        f->fence_id = 0;
+        if (ok) {
+            qb_log(LOG_WARNING, "HA: %s fenced via %s (level %u)", f->target, device, level);
+        } else {
+            f->failures++;
+            f->next_try_ms =
+                rt->ops->now_ms(rt->ud) + MIN(1000ull << MIN(f->failures, 5u), 30000ull);
+            qb_log(LOG_ERR, "HA: fencing %s failed (%u so far): %s", f->target, f->failures,
+                   text ? text : "");
+        }
+        submit(rt, DRV_CMD_FENCE_RESULT, f->target, device, text, (uint8_t)MIN(level, 255u), ok,
+               f->op, NULL);
+        kick(rt);
+        return true;
+    }
+    return false;
+}
+
+/* ---- quorum lost ---- */
+
+static void count_running(void *ud, const char *uuid, drv_ha_dom_state_t state)
+{
+    void **a = ud;
+    drv_ha_rt_t *rt = a[0];
+
+    if ((state == DRV_HA_DOM_RUNNING || state == DRV_HA_DOM_PAUSED) && res_by_uuid(rt, uuid)) {
+        (*(unsigned *)a[1])++;
+    }
+}
+
+unsigned drv_ha_rt_running_vms(drv_ha_rt_t *rt)
+{
+    unsigned n = 0;
+    void *a[2] = {rt, &n};
+
+    if (rt->ops->table_valid(rt->ud)) {
+        rt->ops->foreach (rt->ud, count_running, a);
+    }
+    return n;
+}
+
+static void collect_running(void *ud, const char *uuid, drv_ha_dom_state_t state)
+{
+    GPtrArray *out = ud;
+
+    if (state == DRV_HA_DOM_RUNNING || state == DRV_HA_DOM_PAUSED) {
+        g_ptr_array_add(out, g_strdup(uuid));
+    }
+}
+
+/* Quorum lost (no-quorum-policy, docs/fencing.md): "stop" stops every managed VM here (ACPI
+ * shutdown, destroyed after the grace), so that the majority may recover them once it has
+ * fenced this node or its watchdog deadline passed; "freeze" leaves them running, unmanaged.
+ * Either way this node decides nothing else until it is back in a quorate round. */
+static void no_quorum(drv_ha_rt_t *rt, const drv_state_t *st)
+{
+    g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func(g_free);
+    const char *policy = st ? drv_prop_str(st, DRV_PROP_NO_QUORUM_POLICY) : "stop";
+    bool first = !rt->no_quorum;
+
+    rt->no_quorum = true;
+    if (g_strcmp0(policy, "freeze") == 0) {
+        if (first) {
+            qb_log(LOG_WARNING, "HA: quorum lost: no-quorum-policy freeze leaves this node's "
+                                "VMs running, unmanaged");
+        }
+        return;
+    }
+    if (first) {
+        qb_log(LOG_WARNING, "HA: quorum lost: stopping this node's VMs (no-quorum-policy stop)");
+    }
+    if (!rt->ops->table_valid(rt->ud)) {
+        return;
+    }
+    rt->ops->foreach (rt->ud, collect_running, uuids);
+    for (guint i = 0; i < uuids->len; i++) {
+        const char *uuid = uuids->pdata[i];
+        const drv_resource_t *r = res_by_uuid(rt, uuid);
+        uint64_t id;
+
+        if (r == NULL || busy_fn(rt, uuid)) {
+            continue;
+        }
+        qb_log(LOG_WARNING, "HA: stopping %s (domain %s): this node has no quorum", r->name,
+               r->domain);
+        id = start_op(rt, OP_STOP, uuid, r->name);
+        if (rt->ops->stop(rt->ud, id, uuid, (unsigned)drv_prop_int(st, DRV_PROP_NO_QUORUM_GRACE)) !=
+            0) {
+            drop_op(rt, id);
+        }
+    }
+}
+
 void drv_ha_rt_evaluate(drv_ha_rt_t *rt)
 {
     drv_ha_rt_view_t v = {0};
@@ -463,19 +703,30 @@ void drv_ha_rt_evaluate(drv_ha_rt_t *rt)
 
     rt->ops->view(rt->ud, &v);
     st = rt->ops->state(rt->ud);
+    if (v.lost_quorum) {
+        no_quorum(rt, st);
+    } else if (rt->no_quorum) {
+        qb_log(LOG_NOTICE, "HA: quorum is back");
+        rt->no_quorum = false;
+    }
     if (!v.active || !v.quorate || v.me == NULL || st == NULL) {
+        /* out of a quorate round: its absence measures and its fencings stop */
+        g_hash_table_remove_all(rt->absent_since);
+        fences_cancel_all(rt);
         return;
     }
     rt->ops->nodes(rt->ud, nodes);
     rt->params.now_ms = rt->ops->now_ms(rt->ud);
+    track_absence(rt, nodes, rt->params.now_ms);
     rt->params.confirmed_seq = v.confirmed_seq;
     /* the cluster properties (replicated): the same thresholds on every node */
     rt->params.max_failures = (uint32_t)drv_prop_int(st, DRV_PROP_FAILURE_THRESHOLD);
     rt->params.failure_window_ms = (uint64_t)drv_prop_int(st, DRV_PROP_FAILURE_WINDOW) * 1000;
     publish_capacity(rt, st, v.me);
     if (v.coordinator) {
-        coordinate(rt, st, nodes);
+        coordinate(rt, st, nodes, v.me);
     }
+    run_fences(rt, st, v.me);
     if (rt->ops->table_valid(rt->ud)) {
         g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
         g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);
@@ -593,6 +844,8 @@ drv_ha_rt_t *drv_ha_rt_new(const drv_ha_rt_config_t *cfg, const drv_ha_rt_ops_t 
     rt->migrate_failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     rt->mig_attempted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     rt->await_list = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    rt->absent_since = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    rt->fences = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, fence_free);
     return rt;
 }
 
@@ -608,5 +861,7 @@ void drv_ha_rt_free(drv_ha_rt_t *rt)
     g_hash_table_destroy(rt->migrate_failed);
     g_hash_table_destroy(rt->mig_attempted);
     g_hash_table_destroy(rt->await_list);
+    g_hash_table_destroy(rt->absent_since);
+    g_hash_table_destroy(rt->fences);
     g_free(rt);
 }

@@ -31,7 +31,8 @@ enum drv_result {
     DRV_ERR_CANNOT_PLACE = -1016, /* the target node cannot take the VM (full, standby,
                                      banned, droverd down) */
     DRV_ERR_BUSY = -1017,         /* an operation (e.g. a migration job) is in progress on it */
-    DRV_ERR_LAST = -1018,
+    DRV_ERR_UNKNOWN_DEVICE = -1018, /* no fence device of that name */
+    DRV_ERR_LAST = -1019,
 };
 
 /* Exit codes of the drover CLI (stable; scripts rely on them). */

@@ -33,8 +33,12 @@ static const prop_case_t cases[] = {
      {"2", "maybe", "", "tru", "y", "-"}},
     {"no-quorum-policy",
      "stop",
-     {"stop", "stop", "freeze", "freeze", "ignore", "ignore"},
-     {"Stop", "kill", "", "suicide", "stop ", "1"}},
+     {"stop", "stop", "freeze", "freeze", "stop", "stop"},
+     {"Stop", "kill", "", "suicide", "stop ", "ignore"}},
+    {"no-quorum-grace",
+     "2000",
+     {"0", "0", "600000", "600000", "500", "500"},
+     {"-1", "600001", "2s", "", "x", "1.5"}},
     {"migration-limit-node-out",
      "2",
      {"1", "1", "64", "64", "8", "8"},
@@ -131,7 +135,7 @@ static void test_unknown_and_settings(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown property 'stonith-enabled'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "failure-threshold, failure-window, fencing-enabled, "
-                                       "no-quorum-policy, migration-limit-node-out, "
+                                       "no-quorum-policy, no-quorum-grace, migration-limit-node-out, "
                                        "migration-limit-node-in, migration-limit-cluster, "
                                        "migration-timeout, migration-max-downtime, "
                                        "balance-level"));
