@@ -28,12 +28,15 @@ typedef struct drv_agent_config {
     bool to_syslog;
     bool debug;
     bool blackbox;
-    char *libvirt_uri;      /* [resources] libvirt_uri */
-    guint stop_grace_ms;    /* [resources] stop_grace_ms: ACPI shutdown, then destroy */
-    char *migration_uri;    /* [resources] migration_uri: peer libvirtd, %s = node address */
+    char *libvirt_uri;         /* [resources] libvirt_uri */
+    guint stop_grace_ms;       /* [resources] stop_grace_ms: ACPI shutdown, then destroy */
+    char *migration_uri;       /* [resources] migration_uri: peer libvirtd, %s = node address */
     char *migration_transport; /* [resources] migration_transport: QEMU stream, %s = address */
-    guint cpu;              /* [resources] cpu: vCPUs this host offers (0 = 4 x online CPUs) */
-    guint memory_mib;       /* [resources] memory_mib: MiB for VMs (0 = physical memory) */
+    guint cpu;                 /* [resources] cpu: vCPUs this host offers (0 = 4 x online CPUs) */
+    guint memory_mib;          /* [resources] memory_mib: MiB for VMs (0 = physical memory) */
+    bool watchdog;             /* [fencing] watchdog: feed a watchdog device (sbd's model) */
+    char *watchdog_device;     /* [fencing] watchdog_device */
+    guint watchdog_timeout;    /* [fencing] watchdog_timeout: seconds */
 } drv_agent_config_t;
 
 /* config.c. Fills CFG with the defaults, then overrides them from PATH. A missing file is an
@@ -89,9 +92,9 @@ struct drv_agent {
     drv_cluster_t *cluster; /* created at the first corosync connection (needs the nodeid) */
     drv_state_t *loaded;    /* state read at start, handed to the core when it is created */
     drv_cs_t *cs;
-    drv_ipc_t *ipc;                /* the transport (ipc_server.c) */
-    drv_ipc_handlers_t *ipc_hdl;   /* what each request does (ipc_handlers.c) */
-    drv_ha_t *ha; /* VM resources: coordinator, node agent, libvirt driver (ha.c) */
+    drv_ipc_t *ipc;               /* the transport (ipc_server.c) */
+    drv_ipc_handlers_t *ipc_hdl;  /* what each request does (ipc_handlers.c) */
+    drv_ha_t *ha;                 /* VM resources: coordinator, node agent, libvirt driver (ha.c) */
     drv_cluster_view_t last_view; /* what was last logged (members pointer not kept) */
     uint64_t last_logged_seq;
     bool shutting_down;

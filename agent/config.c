@@ -35,6 +35,9 @@ static const key_spec_t keys[] = {
     {"resources", "migration_transport", KEY_STRING, CFG_OFF(migration_transport)},
     {"resources", "cpu", KEY_UINT, CFG_OFF(cpu)},
     {"resources", "memory_mib", KEY_UINT, CFG_OFF(memory_mib)},
+    {"fencing", "watchdog", KEY_BOOL, CFG_OFF(watchdog)},
+    {"fencing", "watchdog_device", KEY_PATH, CFG_OFF(watchdog_device)},
+    {"fencing", "watchdog_timeout", KEY_UINT, CFG_OFF(watchdog_timeout)},
 };
 
 void drv_config_defaults(drv_agent_config_t *cfg)
@@ -49,6 +52,8 @@ void drv_config_defaults(drv_agent_config_t *cfg)
     cfg->libvirt_uri = g_strdup("qemu:///system");
     cfg->stop_grace_ms = 5000;
     cfg->migration_uri = g_strdup("qemu+tls://%s/system");
+    cfg->watchdog_device = g_strdup("/dev/watchdog");
+    cfg->watchdog_timeout = 10;
 }
 
 /* A URI template: exactly one %s (the node's address) and no other '%'. */
@@ -72,6 +77,7 @@ void drv_config_clear(drv_agent_config_t *cfg)
     g_free(cfg->libvirt_uri);
     g_free(cfg->migration_uri);
     g_free(cfg->migration_transport);
+    g_free(cfg->watchdog_device);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -175,8 +181,9 @@ int drv_config_load(drv_agent_config_t *cfg, const char *path, bool must_exist, 
         g_auto(GStrv) names = NULL;
 
         if (!known_group(groups[g])) {
-            *err = g_strdup_printf("%s: unknown group [%s] (known: [daemon], [logging], [resources])", path,
-                                   groups[g]);
+            *err = g_strdup_printf(
+                "%s: unknown group [%s] (known: [daemon], [logging], [resources], [fencing])", path,
+                groups[g]);
             return DRV_ERR_CONFIG;
         }
         names = g_key_file_get_keys(kf, groups[g], NULL, NULL);
@@ -192,15 +199,20 @@ int drv_config_load(drv_agent_config_t *cfg, const char *path, bool must_exist, 
                 *err = g_strdup_printf("%s: [%s] %s: %s", path, groups[g], names[k], why);
                 return DRV_ERR_CONFIG;
             }
-            if ((spec->offset == CFG_OFF(migration_uri)
-                 || spec->offset == CFG_OFF(migration_transport))
-                && !uri_template_ok(*(char **)((char *)cfg + spec->offset))) {
+            if ((spec->offset == CFG_OFF(migration_uri) ||
+                 spec->offset == CFG_OFF(migration_transport)) &&
+                !uri_template_ok(*(char **)((char *)cfg + spec->offset))) {
                 *err = g_strdup_printf("%s: [%s] %s: needs exactly one %%s (the node's address) "
                                        "and no other %%",
                                        path, groups[g], names[k]);
                 return DRV_ERR_CONFIG;
             }
         }
+    }
+    if (cfg->watchdog_timeout < 2 || cfg->watchdog_timeout > 600) {
+        *err = g_strdup_printf("%s: [fencing] watchdog_timeout: %u is out of range (2-600 s)", path,
+                               cfg->watchdog_timeout);
+        return DRV_ERR_CONFIG;
     }
     return 0;
 }

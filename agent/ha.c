@@ -37,6 +37,7 @@ struct drv_ha {
     guint safety_id;
     uint64_t next_validate;
     GHashTable *validations; /* op id -> ha_validate_t */
+    bool had_quorum;         /* votequorum said quorate at least once since droverd started */
 };
 
 /* ---- the runtime's ops on top of droverd ---- */
@@ -70,7 +71,14 @@ static void op_view(void *ud, drv_ha_rt_view_t *out)
     drv_ha_t *ha = ud;
     drv_cluster_view_t v;
 
+    const drv_cs_info_t *info = drv_cs_info(ha->a->cs);
+    bool quorate_now = info->connected && info->vq_quorate;
+
     memset(out, 0, sizeof(*out));
+    /* quorum lost: votequorum says no, or corosync is gone; not before we ever had it (a
+     * daemon starting in a minority leaves what runs alone: the majority fences this node) */
+    ha->had_quorum = ha->had_quorum || quorate_now;
+    out->lost_quorum = ha->had_quorum && !quorate_now;
     if (ha->a->cluster == NULL) {
         return;
     }
@@ -194,6 +202,12 @@ static uint64_t op_now_ms(void *ud)
     return drv_agent_now_ms();
 }
 
+static uint64_t op_wall_ms(void *ud)
+{
+    (void)ud;
+    return (uint64_t)(g_get_real_time() / 1000);
+}
+
 static bool op_migrating(void *ud, const char *uuid)
 {
     return drv_virt_migrating(((drv_ha_t *)ud)->virt, uuid);
@@ -218,6 +232,7 @@ static const drv_ha_rt_ops_t rt_ops = {
     .reconcile_now = op_reconcile_now,
     .migrating = op_migrating,
     .now_ms = op_now_ms,
+    .wall_ms = op_wall_ms,
     .kick = op_kick,
 };
 
@@ -228,7 +243,7 @@ static gboolean evaluate(gpointer ud)
     drv_ha_t *ha = ud;
 
     ha->idle_id = 0;
-    if (ha->a->cluster != NULL && !ha->a->shutting_down) {
+    if (!ha->a->shutting_down) {
         drv_ha_rt_evaluate(ha->rt);
     }
     return G_SOURCE_REMOVE;
@@ -332,6 +347,7 @@ drv_ha_t *drv_ha_new(drv_agent_t *a)
         .stop_grace_ms = a->cfg.stop_grace_ms,
         .request_timeout_ms = a->cfg.request_timeout_ms,
         .migration = a->cfg.migration_uri != NULL,
+        .watchdog_ms = a->cfg.watchdog ? (uint64_t)a->cfg.watchdog_timeout * 1000 : 0,
     };
 
     ha->a = a;

@@ -122,6 +122,9 @@ typedef struct drv_fence_level {
 typedef struct drv_node_fence {
     uint64_t ver; /* +1 at every change: coordinator commands about the node carry it (C6) */
     bool down;
+    /* down by the watchdog rule only: the node stopped (or reset with) the VMs it knew; a VM
+     * it never reported may run there outside its knowledge, so that one still waits for it */
+    bool down_watchdog;
     char *down_how;   /* "fenced by n1 via sb-n3 (level 1)", "confirmed down by ..." */
     uint64_t down_at; /* wall clock of the submitter (ms), for display only */
     /* A fence operation in flight: OP is the seq of the FENCE_BEGIN that opened it (0: none).

@@ -470,6 +470,7 @@ int drv_state_apply_fence(drv_state_t *st, const drv_cmd_t *cmd)
             return DRV_OK;
         }
         f->down = true;
+        f->down_watchdog = false;
         g_free(f->down_how);
         f->down_how = cmd->obs > 0
                           ? g_strdup_printf("fenced by %s via %s (level %u)", f->op_executor,
@@ -483,7 +484,8 @@ int drv_state_apply_fence(drv_state_t *st, const drv_cmd_t *cmd)
         return DRV_OK;
     case DRV_CMD_NODE_DOWN:
         f = node_fence(st, cmd->name);
-        if (cmd->gen != f->ver || f->down) {
+        /* the operator may confirm a node the watchdog rule took as down */
+        if (cmd->gen != f->ver || (f->down && !(cmd->flag && f->down_watchdog))) {
             return DRV_ERR_STALE;
         }
         if (f->op != 0) {
@@ -492,6 +494,7 @@ int drv_state_apply_fence(drv_state_t *st, const drv_cmd_t *cmd)
             close_op(f);
         }
         f->down = true;
+        f->down_watchdog = !cmd->flag;
         set_str(&f->down_how, cmd->value);
         f->down_at = cmd->ts;
         f->ver++;
@@ -511,6 +514,7 @@ int drv_state_apply_fence(drv_state_t *st, const drv_cmd_t *cmd)
             close_op(f);
         }
         f->down = false;
+        f->down_watchdog = false;
         set_str(&f->down_how, NULL);
         f->down_at = 0;
         f->ver++;

@@ -200,7 +200,8 @@ static bool node_fence_eq(gconstpointer a, gconstpointer b)
 {
     const drv_node_fence_t *x = a, *y = b;
 
-    return x->ver == y->ver && x->down == y->down && g_strcmp0(x->down_how, y->down_how) == 0 &&
+    return x->ver == y->ver && x->down == y->down && x->down_watchdog == y->down_watchdog &&
+           g_strcmp0(x->down_how, y->down_how) == 0 &&
            x->down_at == y->down_at && x->op == y->op &&
            g_strcmp0(x->op_executor, y->op_executor) == 0 &&
            g_strcmp0(x->op_action, y->op_action) == 0 && x->op_operator == y->op_operator &&

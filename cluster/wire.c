@@ -250,7 +250,7 @@ static void put_fence(GByteArray *b, const drv_state_t *st)
 
         put_str(b, keys->pdata[i]);
         put_u64(b, f->ver);
-        put_u8(b, (f->down ? 1 : 0) | (f->op_operator ? 2 : 0));
+        put_u8(b, (f->down ? 1 : 0) | (f->op_operator ? 2 : 0) | (f->down_watchdog ? 4 : 0));
         put_opt(b, f->down_how);
         put_u64(b, f->down_at);
         put_u64(b, f->op);
@@ -925,6 +925,7 @@ static void get_fence(reader_t *r, drv_state_t *st)
         flags = get_u8(r, "state: truncated node fence record");
         f->down = flags & 1;
         f->op_operator = (flags & 2) != 0;
+        f->down_watchdog = (flags & 4) != 0;
         f->down_how = get_opt(r, "state: bad node fence record");
         f->down_at = get_u64(r, "state: truncated node fence record");
         f->op = get_u64(r, "state: truncated node fence record");
@@ -932,7 +933,7 @@ static void get_fence(reader_t *r, drv_state_t *st)
         f->op_action = get_opt(r, "state: bad node fence record");
         f->op_at = get_u64(r, "state: truncated node fence record");
         f->op_failures = get_u32(r, "state: truncated node fence record");
-        if (!r->err && (flags & ~3u)) {
+        if (!r->err && (flags & ~7u)) {
             r->err = "state: unknown node fence flags";
         }
         if (!r->err && g_hash_table_contains(st->node_fence, node)) {

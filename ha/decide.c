@@ -179,7 +179,12 @@ static const char *unprobed(const drv_state_t *st, const drv_resource_t *r,
                             const drv_ha_node_t *nodes, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if ((nodes[i].member || nodes[i].cpu > 0) && !is_down(st, nodes[i].name) &&
+        const drv_node_fence_t *f = drv_state_node_fence(st, nodes[i].name);
+
+        /* a node taken down by the watchdog rule stopped what it knew of: one it never
+         * reported may run there outside its knowledge */
+        if ((nodes[i].member || nodes[i].cpu > 0) &&
+            (!is_down(st, nodes[i].name) || f->down_watchdog) &&
             !g_hash_table_contains(r->nodes, nodes[i].name)) {
             return nodes[i].name;
         }

@@ -134,9 +134,9 @@ void drv_ha_rt_reconciled(drv_ha_rt_t *rt);
  * (cancelled). */
 bool drv_ha_rt_fence_done(drv_ha_rt_t *rt, uint64_t fence_id, bool ok, const char *device,
                           unsigned level, const char *text);
-/* Managed VMs this node's hypervisor runs (the watchdog rule: may it be fed without
- * quorum?). */
-unsigned drv_ha_rt_running_vms(drv_ha_rt_t *rt);
+/* Managed VMs this node's hypervisor runs or holds paused (the watchdog rule: may it be fed
+ * without quorum?); -1 while the hypervisor's table is not current (unknown is not none). */
+int drv_ha_rt_running_vms(drv_ha_rt_t *rt);
 /* Is an operation or a report about UUID in flight here? */
 bool drv_ha_rt_busy(const drv_ha_rt_t *rt, const char *uuid);
 /* Number of operations in flight (the simulator checks that they all end). */

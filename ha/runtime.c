@@ -533,7 +533,7 @@ static void fences_cancel_all(drv_ha_rt_t *rt)
 
 /* The fencings the state has this node execute: run each (again after a failure, with
  * back-off) until its operation closes; drop those that closed or went to another node. */
-static void run_fences(drv_ha_rt_t *rt, const drv_state_t *st, const char *me)
+static void run_fences(drv_ha_rt_t *rt, const drv_state_t *st, const char *me, GArray *nodes)
 {
     uint64_t now = rt->ops->now_ms(rt->ud);
     GHashTableIter it;
@@ -567,6 +567,11 @@ static void run_fences(drv_ha_rt_t *rt, const drv_state_t *st, const char *me)
             g_hash_table_insert(rt->fences, g_strdup(k), f);
         }
         if (f->fence_id != 0 || now < f->next_try_ms) {
+            continue;
+        }
+        if (!nf->op_operator && find_node(nodes, k) != NULL && find_node(nodes, k)->member) {
+            /* it is back in the round: it cancels this fencing itself (NODE_UP); no new
+             * round against a node that rejoined (one in flight runs to its end) */
             continue;
         }
         id = ++rt->next_fence;
@@ -631,15 +636,16 @@ static void count_running(void *ud, const char *uuid, drv_ha_dom_state_t state)
     }
 }
 
-unsigned drv_ha_rt_running_vms(drv_ha_rt_t *rt)
+int drv_ha_rt_running_vms(drv_ha_rt_t *rt)
 {
     unsigned n = 0;
     void *a[2] = {rt, &n};
 
-    if (rt->ops->table_valid(rt->ud)) {
-        rt->ops->foreach (rt->ud, count_running, a);
+    if (!rt->ops->table_valid(rt->ud)) {
+        return -1;
     }
-    return n;
+    rt->ops->foreach (rt->ud, count_running, a);
+    return (int)n;
 }
 
 static void collect_running(void *ud, const char *uuid, drv_ha_dom_state_t state)
@@ -726,7 +732,7 @@ void drv_ha_rt_evaluate(drv_ha_rt_t *rt)
     if (v.coordinator) {
         coordinate(rt, st, nodes, v.me);
     }
-    run_fences(rt, st, v.me);
+    run_fences(rt, st, v.me, nodes);
     if (rt->ops->table_valid(rt->ud)) {
         g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
         g_autoptr(GPtrArray) acts = g_ptr_array_new_with_free_func(g_free);

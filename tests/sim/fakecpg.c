@@ -188,6 +188,7 @@ void cpg_confchg(sim_t *s)
             if (new_ring) {
                 nd->ring = ring;
                 nd->ring_mask = mask;
+                nd->vq_quorate = hosts * 2 > s->n;
             }
             if (!nd->daemon_up) {
                 continue;

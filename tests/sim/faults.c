@@ -66,6 +66,20 @@ static bool ever_submitted(sim_t *s, const char *vm)
     return false;
 }
 
+/* Does any daemon's state have ND as fenced (down, not by the watchdog rule)? */
+static bool power_fenced(sim_t *s, simnode_t *nd)
+{
+    for (int i = 0; i < s->n; i++) {
+        const drv_state_t *st = node_state(&s->node[i]);
+        const drv_node_fence_t *f = st ? drv_state_node_fence(st, nd->name) : NULL;
+
+        if (f != NULL && f->down && !f->down_watchdog) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void admin_random(sim_t *s)
 {
     simnode_t *nd = pick_daemon(s);
@@ -80,9 +94,12 @@ static void admin_random(sim_t *s)
     case 0:
     case 1:
         /* a domain already running outside Drover, never a resource so far (a human starting
-         * a managed VM by hand elsewhere is not a fault Drover can prevent) */
+         * a managed VM by hand elsewhere is not a fault Drover can prevent; nor is one started
+         * by hand on a host the cluster fenced, which booted and stays outside the cluster:
+         * a fenced node is taken to run nothing until it is back, as Pacemaker's offline
+         * clean nodes) */
         if (g_rand_int_range(s->rng, 0, 4) == 0 && hv_copies(s, sim_vm_uuid(v), NULL) == 0 &&
-            other->host_up && !ever_submitted(s, vm)) {
+            other->host_up && !ever_submitted(s, vm) && !power_fenced(s, other)) {
             sim_log(s, "FAULT: %s runs %s outside Drover before the add", other->name, vm);
             hv_put(&other->hv, sim_vm_uuid(v), DRV_HA_DOM_RUNNING);
         }
@@ -208,6 +225,11 @@ void faults_heal_all(sim_t *s)
 {
     sim_log(s, "END OF FAULTS: heal, boot, restart, release");
     s->p_mig_hang = 0; /* the admin aborts hung migrations below; no new ones hang */
+    /* a fence agent a crashed daemon left running finishes first (it would power off a
+     * host booted below) */
+    for (int t = 0; t < 200 && s->fences->len > 0; t++) {
+        sim_run(s, SIM_TICK_MS);
+    }
     for (int i = 0; i < s->n; i++) {
         simnode_t *nd = &s->node[i];
 
@@ -224,6 +246,23 @@ void faults_heal_all(sim_t *s)
     set_links(s, true);
     s->confchg_pending = true;
     sim_run(s, 100);
+    /* a fence round that was under way may still power a host off as it boots: the admin
+     * boots it again once the fence agents are done */
+    for (int round = 0; round < 5; round++) {
+        bool all_up = true;
+
+        for (int t = 0; t < 200 && s->fences->len > 0; t++) {
+            sim_run(s, SIM_TICK_MS);
+        }
+        for (int i = 0; i < s->n; i++) {
+            all_up = all_up && s->node[i].host_up;
+            node_host_boot(&s->node[i]);
+        }
+        if (all_up) {
+            break;
+        }
+        sim_run(s, 100);
+    }
     for (int i = 0; i < s->n; i++) {
         hv_op_t *op = hv_migration(&s->node[i].hv);
 

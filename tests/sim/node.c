@@ -87,6 +87,8 @@ static void r_view(void *ud, drv_ha_rt_view_t *out)
     out->coordinator = v.coordinator == (uint32_t)nd->idx + 1;
     out->me = nd->name;
     out->confirmed_seq = v.confirmed_seq;
+    nd->had_quorum = nd->had_quorum || nd->vq_quorate;
+    out->lost_quorum = nd->had_quorum && !nd->vq_quorate;
 }
 
 static void r_nodes(void *ud, GArray *out)
@@ -204,6 +206,94 @@ static void r_kick(void *ud)
     node_kick(ud);
 }
 
+/* ---- the fake power switch ---- */
+
+static int r_fence(void *ud, uint64_t fence_id, const char *target, const char *action)
+{
+    simnode_t *nd = ud;
+    sim_t *s = nd->sim;
+    sim_fence_t *f = g_new0(sim_fence_t, 1);
+
+    f->exec = nd->idx;
+    f->inc = nd->inc;
+    f->id = fence_id;
+    f->target = -1;
+    for (int i = 0; i < s->n; i++) {
+        if (strcmp(s->node[i].name, target) == 0) {
+            f->target = i;
+        }
+    }
+    f->t_end = s->now + (uint64_t)g_rand_int_range(s->rng, 100, 2500);
+    f->fail = f->target < 0 || (unsigned)g_rand_int_range(s->rng, 0, 1000) < s->p_fence_fail;
+    sim_log(s, "%s: fence %s (%s)%s", nd->name, target, action, f->fail ? " [will fail]" : "");
+    g_ptr_array_add(s->fences, f);
+    return 0;
+}
+
+static void r_fence_cancel(void *ud, uint64_t fence_id)
+{
+    simnode_t *nd = ud;
+
+    for (guint i = 0; i < nd->sim->fences->len; i++) {
+        sim_fence_t *f = g_ptr_array_index(nd->sim->fences, i);
+
+        if (f->exec == nd->idx && f->inc == nd->inc && f->id == fence_id) {
+            sim_log(nd->sim, "%s: fence of %s cancelled", nd->name,
+                    f->target >= 0 ? nd->sim->node[f->target].name : "?");
+            g_ptr_array_remove_index(nd->sim->fences, i);
+            return;
+        }
+    }
+}
+
+static uint64_t r_wall_ms(void *ud)
+{
+    simnode_t *nd = ud;
+
+    return SIM_WALL_BASE + nd->sim->now + (uint64_t)nd->wall_offset_ms;
+}
+
+void fences_advance(sim_t *s)
+{
+    for (guint i = 0; i < s->fences->len;) {
+        sim_fence_t *f = g_ptr_array_index(s->fences, i);
+        simnode_t *ex = &s->node[f->exec];
+
+        if (f->t_end > s->now) {
+            i++;
+            continue;
+        }
+        g_ptr_array_steal_index(s->fences, i); /* f is ours until freed below */
+        if (!f->fail && f->target >= 0) {
+            sim_log(s, "%s: fence agent powers %s off", ex->name, s->node[f->target].name);
+            node_host_crash(&s->node[f->target]);
+        }
+        if (ex->daemon_up && ex->inc == f->inc) {
+            drv_ha_rt_fence_done(ex->rt, f->id, !f->fail, f->fail ? NULL : "sim-switch", 1,
+                                 f->fail ? "exit status 1: no answer from the switch" : "ok");
+        }
+        g_free(f);
+    }
+}
+
+/* sbd's rule, emulated: fed while droverd's loop runs and (quorate or no VM runs here). */
+void node_watchdog_tick(simnode_t *nd)
+{
+    sim_t *s = nd->sim;
+    int running;
+
+    if (s->watchdog_ms == 0 || !nd->host_up || !nd->wd_armed) {
+        return;
+    }
+    running = nd->daemon_up ? drv_ha_rt_running_vms(nd->rt) : -1;
+    if (nd->daemon_up && (nd->vq_quorate || running == 0)) {
+        nd->wd_fed = s->now;
+    } else if (s->now - nd->wd_fed > s->watchdog_ms) {
+        sim_log(s, "%s: WATCHDOG expired: the host resets", nd->name);
+        node_host_crash(nd);
+    }
+}
+
 static const drv_ha_rt_ops_t rt_ops = {
     .submit = r_submit,
     .state = r_state,
@@ -219,6 +309,9 @@ static const drv_ha_rt_ops_t rt_ops = {
     .migrating = r_migrating,
     .now_ms = r_now_ms,
     .kick = r_kick,
+    .fence = r_fence,
+    .fence_cancel = r_fence_cancel,
+    .wall_ms = r_wall_ms,
 };
 
 /* ---- events into the node ---- */
@@ -279,11 +372,17 @@ void node_daemon_start(simnode_t *nd)
         .stop_grace_ms = 2000,
         .request_timeout_ms = 5000,
         .migration = true,
+        .watchdog_ms = nd->sim->watchdog_ms,
     };
 
     if (nd->daemon_up || !nd->host_up) {
         return;
     }
+    if (nd->sim->watchdog_ms > 0 && !nd->wd_armed) {
+        nd->wd_armed = true;
+        nd->wd_fed = nd->sim->now;
+    }
+    nd->had_quorum = false;
     nd->daemon_up = true;
     nd->daemon_start_at = 0;
     nd->inc++;
@@ -324,6 +423,8 @@ void node_host_crash(simnode_t *nd)
     node_daemon_stop(nd);
     hv_host_crash(&nd->hv);
     nd->host_up = false;
+    nd->wd_armed = false;
+    nd->vq_quorate = false;
     nd->ring_mask = 0;
     nd->daemon_start_at = 0;
     nd->sim->confchg_pending = true;
@@ -378,6 +479,21 @@ int admin_submit(simnode_t *nd, drv_cmd_type_t type, const char *name, const cha
     drv_cmd_t cmd = {.type = type, .name = name, .value = value, .flag = flag};
 
     return admin_record(nd, &cmd, flag);
+}
+
+void admin_fencing_setup(simnode_t *nd)
+{
+    for (int i = 0; i < nd->sim->n; i++) {
+        g_autofree char *name = g_strdup_printf("switch-%s", nd->sim->node[i].name);
+        drv_fence_dev_t *d = drv_fence_dev_new(name, "/usr/sbin/fence_sim");
+        drv_cmd_t cmd = {.type = DRV_CMD_FENCE_DEV_ADD, .name = name, .dev = d};
+
+        g_ptr_array_add(d->keys, g_strdup("password"));
+        g_ptr_array_add(d->vals, g_strdup("secret"));
+        g_ptr_array_add(d->nodes, g_strdup(nd->sim->node[i].name));
+        admin_record(nd, &cmd, false);
+        drv_fence_dev_free(d);
+    }
 }
 
 int admin_add(simnode_t *nd, int vm, uint8_t prio, bool allow_migrate, uint32_t cpu,

@@ -81,7 +81,24 @@ struct simnode {
     GQueue held; /* cpgmsg_t * */
     hv_t hv;
     GHashTable *admin_reqs; /* req id -> admin record index + 1 */
+    /* corosync's votequorum on this host (set at each new ring of its component) */
+    bool vq_quorate;
+    bool had_quorum; /* this droverd incarnation saw quorum (its lost_quorum rule) */
+    /* the emulated watchdog device (sim->watchdog_ms > 0): armed when droverd starts, fed
+     * while droverd runs and (quorate or no VM runs here); resets the host when starved */
+    bool wd_armed;
+    uint64_t wd_fed;
 };
+
+/* A fence-agent run in flight (the fake power switch: "off" crashes the target host). */
+typedef struct sim_fence {
+    int exec;     /* the node running it */
+    uint32_t inc; /* its droverd incarnation: a result for another one is dropped */
+    uint64_t id;
+    int target;
+    uint64_t t_end;
+    bool fail;
+} sim_fence_t;
 
 typedef struct admin_rec {
     drv_cmd_type_t type;
@@ -111,7 +128,12 @@ struct sim {
     unsigned p_start_fail, p_mig_fail, p_mig_hang; /* per mille */
     bool eval_gap;    /* daemons evaluate between an old ring's last deliveries and the confchg */
     bool deliver_all; /* deliver the whole CPG queue at every tick */
-    char *failure;    /* first violated check */
+    /* fencing: a power switch per node (fence devices in the state) and/or watchdogs */
+    bool fencing;
+    unsigned p_fence_fail;          /* per mille: a fence run fails */
+    uint64_t watchdog_ms;           /* 0: no watchdog */
+    GPtrArray *fences;              /* sim_fence_t * in flight */
+    char *failure;                  /* first violated check */
     uint64_t zero_copy_ms[SIM_NVM]; /* time a started VM spent running nowhere, after it ran */
     bool ever_ran[SIM_NVM];
 };
@@ -170,6 +192,11 @@ int admin_submit(simnode_t *nd, drv_cmd_type_t type, const char *name, const cha
                  bool flag);
 int admin_add(simnode_t *nd, int vm, uint8_t prio, bool allow_migrate, uint32_t cpu,
               const char *prefer);
+
+void node_watchdog_tick(simnode_t *nd);
+/* Fence devices for every node (the fake power switch), submitted through ND. */
+void admin_fencing_setup(simnode_t *nd);
+void fences_advance(sim_t *s);
 
 /* faults.c */
 void faults_random_step(sim_t *s);
