@@ -16,6 +16,9 @@
  * was run) and -errno for a pipe that could not be made. What happens to the agent once it is
  * started (failure, timeout, a spawn failure) is not an error code but the outcome in the result
  * handed to the callback.
+ *
+ * Built on this: fencing a node through topology levels (drv_fence_topology.h). The watchdog
+ * supervisor (drv_watchdog.h) lives in the same library but does not use it.
  */
 #ifndef DRV_FENCE_H
 #define DRV_FENCE_H
