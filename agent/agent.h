@@ -95,6 +95,7 @@ struct drv_agent {
     drv_ipc_t *ipc;               /* the transport (ipc_server.c) */
     drv_ipc_handlers_t *ipc_hdl;  /* what each request does (ipc_handlers.c) */
     drv_ha_t *ha;                 /* VM resources: coordinator, node agent, libvirt driver (ha.c) */
+    struct drv_afence *fence;     /* fence agents and the watchdog (fence.c) */
     drv_cluster_view_t last_view; /* what was last logged (members pointer not kept) */
     uint64_t last_logged_seq;
     bool shutting_down;

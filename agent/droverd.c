@@ -18,6 +18,7 @@
 
 #include "drover/results.h"
 #include "agent.h"
+#include "fence.h"
 #include "ha.h"
 #include "ipc.h"
 #include "virt.h"
@@ -34,10 +35,23 @@ static gboolean tick_cb(gpointer ud)
 {
     drv_agent_t *a = ud;
 
+    const drv_cs_info_t *info = a->cs ? drv_cs_info(a->cs) : NULL;
+
     if (a->cluster != NULL) {
         drv_cluster_tick(a->cluster, drv_agent_now_ms());
     }
+    /* the watchdog is fed from here: a stuck main loop does not feed it either */
+    drv_afence_tick(a->fence, drv_agent_now_ms(), info && info->connected,
+                    info && info->connected && info->vq_quorate, drv_ha_running_vms(a->ha));
     return TRUE;
+}
+
+static void fence_done(void *ud, uint64_t id, bool ok, const char *devices, unsigned level,
+                       const char *text)
+{
+    drv_agent_t *a = ud;
+
+    drv_ha_fence_done(a->ha, id, ok, devices, level, text);
 }
 
 static void on_term(int sig)
@@ -123,7 +137,9 @@ int main(int argc, char **argv)
     bool config_given = false;
     bool foreground = false;
     g_autofree char *err = NULL;
+    g_autofree char *fence_err = NULL;
     mainloop_timer_t *tick = NULL;
+    int running = 0;
     const drv_ipc_op_t *ops;
     size_t n_ops = 0;
     int opt;
@@ -197,6 +213,12 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    a->fence = drv_afence_new(a, fence_done, a, &fence_err);
+    if (a->fence == NULL) {
+        qb_log(LOG_CRIT, "Cannot arm the watchdog: %s", fence_err ? fence_err : "?");
+        rc = 1;
+        goto out;
+    }
     a->cs = drv_cs_new(a);
     a->ha = drv_ha_new(a);
     drv_agent_on_request_done(a, ha_request_done, a->ha);
@@ -222,8 +244,11 @@ out:
     /* Leave first: the core then fails the pending requests, whose replies still go out. */
     drv_cs_stop(a->cs);
     drv_agent_listeners_remove(a, a->ha);
+    running = drv_ha_running_vms(a->ha);
     drv_ha_free(a->ha);
     a->ha = NULL;
+    drv_afence_free(a->fence, running);
+    a->fence = NULL;
     drv_cluster_free(a->cluster);
     a->cluster = NULL;
     drv_ipc_handlers_stop(a->ipc_hdl);

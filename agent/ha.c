@@ -16,6 +16,7 @@
 #include "drover/results.h"
 #include "agent.h"
 #include "drv_ha_runtime.h"
+#include "fence.h"
 #include "ha.h"
 #include "virt.h"
 
@@ -218,6 +219,39 @@ static void op_kick(void *ud)
     drv_ha_kick(ud);
 }
 
+static int op_fence(void *ud, uint64_t fence_id, const char *target, const char *action)
+{
+    drv_ha_t *ha = ud;
+    const drv_state_t *st = op_state(ha);
+
+    if (st == NULL || ha->a->fence == NULL) {
+        return DRV_ERR_NOT_CONNECTED;
+    }
+    return drv_afence_start(ha->a->fence, st, fence_id, target, action);
+}
+
+static void op_fence_cancel(void *ud, uint64_t fence_id)
+{
+    drv_ha_t *ha = ud;
+
+    if (ha->a->fence != NULL) {
+        drv_afence_cancel(ha->a->fence, fence_id);
+    }
+}
+
+void drv_ha_fence_done(drv_ha_t *ha, uint64_t id, bool ok, const char *devices, unsigned level,
+                       const char *text)
+{
+    if (ha != NULL) {
+        drv_ha_rt_fence_done(ha->rt, id, ok, devices, level, text);
+    }
+}
+
+int drv_ha_running_vms(drv_ha_t *ha)
+{
+    return ha != NULL ? drv_ha_rt_running_vms(ha->rt) : -1;
+}
+
 static const drv_ha_rt_ops_t rt_ops = {
     .submit = op_submit,
     .state = op_state,
@@ -234,6 +268,8 @@ static const drv_ha_rt_ops_t rt_ops = {
     .now_ms = op_now_ms,
     .wall_ms = op_wall_ms,
     .kick = op_kick,
+    .fence = op_fence,
+    .fence_cancel = op_fence_cancel,
 };
 
 /* ---- evaluation scheduling ---- */
@@ -347,7 +383,7 @@ drv_ha_t *drv_ha_new(drv_agent_t *a)
         .stop_grace_ms = a->cfg.stop_grace_ms,
         .request_timeout_ms = a->cfg.request_timeout_ms,
         .migration = a->cfg.migration_uri != NULL,
-        .watchdog_ms = a->cfg.watchdog ? (uint64_t)a->cfg.watchdog_timeout * 1000 : 0,
+        .watchdog_ms = drv_afence_watchdog_ms(a->fence),
     };
 
     ha->a = a;

@@ -34,6 +34,12 @@ void drv_ha_free(drv_ha_t *ha);
 void drv_ha_kick(drv_ha_t *ha);
 /* Requests the HA layer submitted itself; true if REQ_ID was one (and it is now handled). */
 bool drv_ha_request_done(drv_ha_t *ha, uint64_t req_id, int rc);
+/* A fencing the runtime asked for (agent/fence.c) ended. */
+void drv_ha_fence_done(drv_ha_t *ha, uint64_t id, bool ok, const char *devices, unsigned level,
+                       const char *text);
+/* Managed VMs running (or paused) here; -1 when unknown (libvirt's table is not current, or
+ * no HA layer). */
+int drv_ha_running_vms(drv_ha_t *ha);
 /* Ask libvirt (through this node's driver, off the main loop) whether XML is acceptable.
  * DONE runs later on the main loop with rc 0 or DRV_ERR_BAD_ARGS and libvirt's message;
  * a non-zero return means DONE will not run. */

@@ -17,6 +17,8 @@ static const drv_prop_t props[DRV_PROP_COUNT] = {
      "how long a failure counts towards failure-threshold"},
     {DRV_PROP_FENCING_ENABLED, "fencing-enabled", DRV_PROP_BOOL, 0, 0, NULL, "true", NULL,
      "fence a failed node before its VMs are started elsewhere"},
+    {DRV_PROP_FENCE_TIMEOUT, "fence-timeout", DRV_PROP_DURATION, 1, 3600, NULL, "60", "s",
+     "a fence agent call running longer is killed, and counts as failed"},
     {DRV_PROP_NO_QUORUM_POLICY, "no-quorum-policy", DRV_PROP_ENUM, 0, 0, no_quorum_choices, "stop",
      NULL,
      "what a node that lost quorum does with its VMs: stop them, or freeze (leave them "

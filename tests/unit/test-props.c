@@ -31,6 +31,10 @@ static const prop_case_t cases[] = {
      "true",
      {"false", "false", "yes", "true", "OFF", "false"},
      {"2", "maybe", "", "tru", "y", "-"}},
+    {"fence-timeout",
+     "60",
+     {"1", "1", "3600", "3600", "2m", "120"},
+     {"0", "3601", "2h", "", "x", "-1"}},
     {"no-quorum-policy",
      "stop",
      {"stop", "stop", "freeze", "freeze", "stop", "stop"},
@@ -134,7 +138,7 @@ static void test_unknown_and_settings(void)
     CU_ASSERT_EQUAL(drv_prop_parse("stonith-enabled", "true", NULL, &err), DRV_ERR_BAD_ARGS);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown property 'stonith-enabled'"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "failure-threshold, failure-window, fencing-enabled, "
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "failure-threshold, failure-window, fencing-enabled, fence-timeout, "
                                        "no-quorum-policy, no-quorum-grace, migration-limit-node-out, "
                                        "migration-limit-node-in, migration-limit-cluster, "
                                        "migration-timeout, migration-max-downtime, "
