@@ -90,6 +90,8 @@ sim_t *sim_new(guint32 seed, int n, bool verbose)
     s->p_start_fail = 30;
     s->p_mig_fail = 100;
     s->p_mig_hang = 50;
+    s->fence_min_ms = 100;
+    s->fence_max_ms = 2500;
     s->eval_gap = true; /* the real daemon may evaluate there too */
     s->fences = g_ptr_array_new_with_free_func(g_free);
     g_queue_init(&s->cpgq);
@@ -269,7 +271,7 @@ static int run_scenarios(const char *name, bool verbose)
             continue;
         }
         ran++;
-        s = sim_new(1, 3, verbose);
+        s = sim_new(1, sc->nodes ? sc->nodes : 3, verbose);
         s->deliver_all = true;
         s->p_start_fail = s->p_mig_fail = s->p_mig_hang = 0;
         ok = sc->run(s) && s->failure == NULL;

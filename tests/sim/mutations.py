@@ -18,6 +18,22 @@ import tempfile
 
 # name, [(file, old, new), ...], note (where else the fix is tested)
 MUTATIONS = [
+    ("recover-only-after-fence",
+     [("cluster/fence_state.c", "        f->op_at = cmd->ts;\n        f->ver++;",
+       "        f->op_at = cmd->ts;\n        f->ver++;\n        f->down = true;\n"
+       "        node_is_down(st, cmd->name);")], ""),
+    ("watchdog-twice-timeout",
+     [("ha/fence_decide.c", "x->absent_ms >= 2 * x->watchdog_ms", "x->absent_ms >= x->watchdog_ms / 2")],
+     ""),
+    ("watchdog-down-still-probes",
+     [("ha/decide.c", "(!is_down(st, nodes[i].name) || f->down_watchdog)", "!is_down(st, nodes[i].name)")],
+     ""),
+    ("no-quorum-stop",
+     [("ha/runtime.c", "    if (v.lost_quorum) {\n        no_quorum(rt, st);", "    if (0) {\n        no_quorum(rt, st);")],
+     ""),
+    ("no-new-round-after-rejoin",
+     [("ha/runtime.c", "if (!nf->op_operator && find_node(nodes, k) != NULL && find_node(nodes, k)->member) {",
+       "if (0) {")], ""),
     ("conditional-assign",
      [("cluster/cluster.c", "if (m->cmd_gen != r->ver || r->mig_to != NULL) {",
        "if (r->mig_to != NULL) {")],
@@ -27,8 +43,8 @@ MUTATIONS = [
        "if (0) {\n            continue;"),
       ("ha/decide.c", "if (r->mig_to != NULL) {\n            e->kind = V_MIGRATING;",
        "if (0) {\n            e->kind = V_MIGRATING;"),
-      ("ha/decide.c", "    if (r->mig_to != NULL) {\n        if (!member(nodes, n, r->mig_from)) {",
-       "    if (0) {\n        if (!member(nodes, n, r->mig_from)) {"),
+      ("ha/decide.c", "    if (r->mig_to != NULL) {\n        if (unknown(st, nodes, n, r->mig_from)) {",
+       "    if (0) {\n        if (unknown(st, nodes, n, r->mig_from)) {"),
       ("cluster/cluster.c", "if (m->cmd_gen != r->ver || r->mig_to != NULL) {",
        "if (m->cmd_gen != r->ver) {")],
      "tests/unit/test-ha-decide.c: live migration; seq 2"),
@@ -36,14 +52,14 @@ MUTATIONS = [
      [("ha/decide.c", "c->flag = !here;", "c->flag = true;")], ""),
     ("probes",
      [("ha/decide.c",
-       "static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n{\n",
-       "static const char *unprobed(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n{\n"
-       "    if (r) {\n        return NULL;\n    }\n")], ""),
+       "                            const drv_ha_node_t *nodes, size_t n)\n{\n    for (",
+       "                            const drv_ha_node_t *nodes, size_t n)\n{\n"
+       "    if (r) {\n        return NULL;\n    }\n    for (")], ""),
     ("gone-nodes-pinned",
      [("ha/decide.c",
-       "static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n"
+       "                               const drv_ha_node_t *nodes, size_t n)\n"
        "{\n    GHashTableIter it;\n    gpointer k, v;\n",
-       "static const char *gone_holder(const drv_resource_t *r, const drv_ha_node_t *nodes, size_t n)\n"
+       "                               const drv_ha_node_t *nodes, size_t n)\n"
        "{\n    GHashTableIter it;\n    gpointer k, v;\n\n    if (r) {\n        return NULL;\n    }\n")],
      ""),
     ("move-never-stops",
@@ -90,7 +106,7 @@ def main():
                 continue
             tree = os.path.join(work, "src")
             shutil.rmtree(tree, ignore_errors=True)
-            for d in ("cluster", "common", "policy", "ha", "tests/sim"):
+            for d in ("cluster", "common", "fencing", "policy", "ha", "tests/sim"):
                 shutil.copytree(os.path.join(src, d), os.path.join(tree, d))
             for f, old, new in edits:
                 path = os.path.join(tree, f)
@@ -100,11 +116,11 @@ def main():
                 open(path, "w").write(text.replace(old, new))
             exe = os.path.join(work, "drover-sim")
             sources = []
-            for d in ("common", "cluster", "policy", "ha", "tests/sim"):
+            for d in ("common", "fencing", "cluster", "policy", "ha", "tests/sim"):
                 sources += sorted(os.path.join(tree, d, x) for x in os.listdir(os.path.join(tree, d))
                                   if x.endswith(".c"))
             subprocess.check_call(["gcc", "-O1", "-w", "-o", exe] + cflags
-                                  + ["-I" + os.path.join(tree, d) for d in ("cluster", "ha", "policy")]
+                                  + ["-I" + os.path.join(tree, d) for d in ("cluster", "fencing", "ha", "policy")]
                                   + sources + libs)
             failed = []
             for sc in subprocess.check_output([exe, "--list"], text=True).split():

@@ -223,7 +223,8 @@ static int r_fence(void *ud, uint64_t fence_id, const char *target, const char *
             f->target = i;
         }
     }
-    f->t_end = s->now + (uint64_t)g_rand_int_range(s->rng, 100, 2500);
+    f->t_end = s->now + (uint64_t)g_rand_int_range(s->rng, (gint32)s->fence_min_ms,
+                                                   (gint32)s->fence_max_ms + 1);
     f->fail = f->target < 0 || (unsigned)g_rand_int_range(s->rng, 0, 1000) < s->p_fence_fail;
     sim_log(s, "%s: fence %s (%s)%s", nd->name, target, action, f->fail ? " [will fail]" : "");
     g_ptr_array_add(s->fences, f);

@@ -622,7 +622,272 @@ static bool sc_clock_step(sim_t *s)
     return true;
 }
 
+/* ---- fencing ---- */
+
+static const drv_node_fence_t *fence_rec(sim_t *s, const char *node)
+{
+    for (int i = 0; i < s->n; i++) {
+        const drv_state_t *st = node_active(&s->node[i]) ? node_state(&s->node[i]) : NULL;
+
+        if (st) {
+            return drv_state_node_fence(st, node);
+        }
+    }
+    return NULL;
+}
+
+/* three VMs that prefer n3, running there */
+static bool three_on_n3(sim_t *s)
+{
+    sim_boot(s);
+    for (int v = 0; v < 3; v++) {
+        admin_add(N1, v, (uint8_t)v, true, 1, "n3");
+    }
+    for (int v = 0; v < 3; v++) {
+        if (!wait_running(s, v, 2, 30000)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef struct recov {
+    int from; /* the node they left */
+    int n;
+} recov_t;
+
+/* the first N VMs run once each, none on FROM */
+static bool p_recovered(sim_t *s, void *ud)
+{
+    recov_t *x = ud;
+
+    for (int v = 0; v < x->n; v++) {
+        int where[SIM_MAXN];
+
+        if (hv_copies(s, sim_vm_uuid(v), where) != 1 || where[0] == x->from) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool none_run(sim_t *s, int n)
+{
+    for (int v = 0; v < n; v++) {
+        if (hv_copies(s, sim_vm_uuid(v), NULL) != 0) {
+            sim_fail(s, "%s was recovered before its node was known down", sim_vm_name(v));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* n3 is cut off and, with no-quorum-policy freeze, keeps its VMs running: the majority must
+ * power it off before it starts them (S1 catches an early start); then they run once each. */
+static bool sc_partition_fence(sim_t *s)
+{
+    recov_t x = {2, 3};
+    uint64_t t0;
+
+    s->fencing = true;
+    s->fence_min_ms = s->fence_max_ms = 1500;
+    if (!three_on_n3(s)) {
+        return false;
+    }
+    admin_submit(N1, DRV_CMD_SETTING_SET, "property/no-quorum-policy", "freeze", false);
+    sim_run(s, 500);
+    cpg_cut(s, N3, true);
+    t0 = s->now;
+    if (!sim_run_until(s, 20000, p_recovered, &x)) {
+        sim_fail(s, "the VMs of the fenced node were not recovered within 20 s");
+        return false;
+    }
+    sim_log(s, "SCRIPT: recovered %llu ms after the cut", (unsigned long long)(s->now - t0));
+    if (N3->host_up || fence_rec(s, "n3") == NULL || !fence_rec(s, "n3")->down) {
+        sim_fail(s, "n3 was not fenced");
+        return false;
+    }
+    return expect_once(s, 0, -1, 5000) && expect_once(s, 1, -1, 0) && expect_once(s, 2, -1, 0);
+}
+
+/* the fence agent always fails: nothing is recovered, the failures are counted; once the
+ * operator confirms the node down, its VMs run elsewhere */
+static bool sc_fence_fails_confirm(sim_t *s)
+{
+    recov_t x = {2, 3};
+    const drv_node_fence_t *f;
+
+    s->fencing = true;
+    s->p_fence_fail = 1000;
+    if (!three_on_n3(s)) {
+        return false;
+    }
+    node_host_crash(N3);
+    sim_run(s, 30000);
+    f = fence_rec(s, "n3");
+    if (!none_run(s, 3)) {
+        return false;
+    }
+    if (f == NULL || f->down || f->op == 0 || f->op_failures < 3) {
+        sim_fail(s, "expected n3 unclean with a fencing failing again and again (%u failures)",
+                 f ? f->op_failures : 0);
+        return false;
+    }
+    admin_submit(N1, DRV_CMD_NODE_DOWN, "n3", "confirmed down by the operator", true);
+    /* (the sim's admin_submit carries no version: a second try with the current one) */
+    sim_run(s, 200);
+    f = fence_rec(s, "n3");
+    if (f != NULL && !f->down) {
+        drv_cmd_t cmd = {.type = DRV_CMD_NODE_DOWN,
+                         .name = "n3",
+                         .value = "confirmed down by the operator",
+                         .flag = true,
+                         .gen = f->ver};
+        uint64_t req;
+
+        drv_cluster_submit(N1->c, &cmd, s->now, 5000, &req);
+    }
+    if (!sim_run_until(s, 20000, p_recovered, &x)) {
+        sim_fail(s, "not recovered after confirm-down");
+        return false;
+    }
+    return true;
+}
+
+/* no fence device, a 5 s watchdog: n3 cut off stops its VMs (no-quorum-policy stop); the
+ * majority takes it as down only 2 x 5 s after it left, then recovers them */
+static bool sc_watchdog_only(sim_t *s)
+{
+    recov_t x = {2, 3};
+    uint64_t t0;
+
+    s->watchdog_ms = 5000;
+    if (!three_on_n3(s)) {
+        return false;
+    }
+    cpg_cut(s, N3, true);
+    t0 = s->now;
+    if (!sim_run_until(s, 30000, p_recovered, &x)) {
+        sim_fail(s, "not recovered within 30 s by the watchdog rule");
+        return false;
+    }
+    if (s->now - t0 < 2 * s->watchdog_ms) {
+        sim_fail(s, "recovered %llu ms after the cut: earlier than 2 x the watchdog timeout",
+                 (unsigned long long)(s->now - t0));
+        return false;
+    }
+    if (!N3->host_up) {
+        sim_fail(s, "n3 was reset by its watchdog instead of stopping its VMs");
+        return false;
+    }
+    return true;
+}
+
+/* the watchdog resets a cut-off node that cannot stop its VMs (libvirtd is down) */
+static bool sc_watchdog_resets(sim_t *s)
+{
+    recov_t x = {2, 3};
+
+    s->watchdog_ms = 5000;
+    if (!three_on_n3(s)) {
+        return false;
+    }
+    hv_libvirtd_restart(&N3->hv, 60000);
+    cpg_cut(s, N3, true);
+    if (!sim_run_until(s, 30000, p_recovered, &x)) {
+        sim_fail(s, "not recovered within 30 s");
+        return false;
+    }
+    if (N3->host_up) {
+        sim_fail(s, "n3 could not stop its VMs and was not reset by its watchdog");
+        return false;
+    }
+    return true;
+}
+
+/* 5 nodes: the coordinator dies while it runs the fence agent against n3; the next
+ * coordinator (3 of 5 are left: a quorum) fences again, then the VMs are recovered */
+static bool sc_executor_dies(sim_t *s)
+{
+    recov_t x = {2, 3};
+    const drv_node_fence_t *f;
+
+    s->fencing = true;
+    s->fence_min_ms = s->fence_max_ms = 4000;
+    if (!three_on_n3(s)) {
+        return false;
+    }
+    admin_submit(N1, DRV_CMD_SETTING_SET, "property/no-quorum-policy", "freeze", false);
+    sim_run(s, 500);
+    cpg_cut(s, N3, true);
+    sim_run(s, 1500);
+    f = fence_rec(s, "n3");
+    if (f == NULL || f->op == 0) {
+        sim_fail(s, "no fencing of n3 under way");
+        return false;
+    }
+    node_host_crash(&s->node[node_idx(s, f->op_executor)]);
+    /* its agent dies with it: the sim's in-flight run is dropped */
+    g_ptr_array_set_size(s->fences, 0);
+    x.n = 3;
+    if (!sim_run_until(s, 30000, p_recovered, &x)) {
+        sim_fail(s, "not recovered after the executor died");
+        return false;
+    }
+    return !N3->host_up || (sim_fail(s, "n3 was never fenced"), false);
+}
+
+static bool p_two_failures(sim_t *s, void *ud)
+{
+    const drv_node_fence_t *f = fence_rec(s, "n3");
+
+    (void)ud;
+    return f != NULL && f->op_failures >= 2;
+}
+
+/* n3 comes back while the fencing of it is still under way (its agent failed twice, the
+ * next round is due just as n3 rejoins, and would now succeed): no new round is started
+ * against a node that is back, n3 cancels the fencing and keeps its VMs */
+static bool sc_rejoin_cancels(sim_t *s)
+{
+    const drv_node_fence_t *f;
+
+    s->fencing = true;
+    s->p_fence_fail = 1000;
+    s->fence_min_ms = s->fence_max_ms = 1000;
+    if (!three_on_n3(s)) {
+        return false;
+    }
+    admin_submit(N1, DRV_CMD_SETTING_SET, "property/no-quorum-policy", "freeze", false);
+    sim_run(s, 500);
+    cpg_cut(s, N3, true);
+    if (!sim_run_until(s, 20000, p_two_failures, NULL)) {
+        sim_fail(s, "the fencing of n3 did not fail twice");
+        return false;
+    }
+    sim_run(s, 3900); /* the third round is due 4 s after the second failure */
+    s->p_fence_fail = 0;
+    /* n3's libvirtd restarts: it says it is back (NODE_UP) only once that is over, so the
+     * executor sees it in the round for a while before the fencing is cancelled */
+    hv_libvirtd_restart(&N3->hv, 5000);
+    heal(s);
+    sim_run(s, 9000);
+    f = fence_rec(s, "n3");
+    if (!N3->host_up || f == NULL || f->op != 0 || f->down) {
+        sim_fail(s, "n3 came back, yet %s",
+                 N3->host_up ? "its fencing was not cancelled" : "it was powered off");
+        return false;
+    }
+    return expect_once(s, 0, 2, 0) && expect_once(s, 1, 2, 0) && expect_once(s, 2, 2, 0);
+}
+
 const sim_scenario_t sim_scenarios[] = {
+    {"partition-fence", sc_partition_fence},
+    {"fence-fails-confirm-down", sc_fence_fails_confirm},
+    {"watchdog-only", sc_watchdog_only},
+    {"watchdog-resets", sc_watchdog_resets},
+    {"fence-executor-dies", sc_executor_dies, 5},
+    {"rejoin-cancels-fence", sc_rejoin_cancels},
     {"migration-target-dies", sc_migration_target_dies},
     {"migration-target-leaves", sc_migration_target_leaves},
     {"move-target-leaves", sc_move_target_leaves},

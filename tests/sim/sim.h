@@ -130,11 +130,12 @@ struct sim {
     bool deliver_all; /* deliver the whole CPG queue at every tick */
     /* fencing: a power switch per node (fence devices in the state) and/or watchdogs */
     bool fencing;
-    unsigned p_fence_fail;          /* per mille: a fence run fails */
-    uint64_t watchdog_ms;           /* 0: no watchdog */
-    GPtrArray *fences;              /* sim_fence_t * in flight */
-    char *failure;                  /* first violated check */
-    uint64_t zero_copy_ms[SIM_NVM]; /* time a started VM spent running nowhere, after it ran */
+    unsigned p_fence_fail;               /* per mille: a fence run fails */
+    unsigned fence_min_ms, fence_max_ms; /* how long a fence run takes */
+    uint64_t watchdog_ms;                /* 0: no watchdog */
+    GPtrArray *fences;                   /* sim_fence_t * in flight */
+    char *failure;                       /* first violated check */
+    uint64_t zero_copy_ms[SIM_NVM];      /* time a started VM spent running nowhere, after it ran */
     bool ever_ran[SIM_NVM];
 };
 
@@ -212,6 +213,7 @@ bool check_history_end(sim_t *s, uint64_t bound_ms);
 typedef struct sim_scenario {
     const char *name;
     bool (*run)(sim_t *s);
+    int nodes; /* 0: 3 */
 } sim_scenario_t;
 extern const sim_scenario_t sim_scenarios[];
 
