@@ -979,6 +979,162 @@ static void test_migration_records(void)
 
 /* Review finding 8: a node that cannot make the state durable confirms nothing (rule C5), so
  * a change is acknowledged only once a quorum has it on disk. */
+static const drv_node_fence_t *nf_on(sim_t *s, int i, const char *node)
+{
+    return drv_state_node_fence(drv_cluster_state(s->node[i].c), node);
+}
+
+static const drv_fence_event_t *last_event(sim_t *s, int i)
+{
+    const GPtrArray *h = drv_cluster_state(s->node[i].c)->fence_history;
+
+    return h->len ? g_ptr_array_index(h, h->len - 1) : NULL;
+}
+
+/* Fence devices and levels; a fencing operation begun (conditional on the node's version),
+ * failing (it stays open), succeeding (the node is down: it runs nothing, releases every VM,
+ * its migration record as a source ends); the node back; the watchdog rule and the operator's
+ * confirmation; the bounded history. The same on every node. */
+static void test_fencing(void)
+{
+    sim_t *s = sim_new(3, false);
+    drv_resource_t *a = mkres("vm1", "11111111-1111-4111-8111-111111111111", "dom1");
+    drv_fence_dev_t *d = drv_fence_dev_new("sw-n3", "/usr/sbin/fence_sw");
+    drv_fence_dev_t *bad = drv_fence_dev_new("sw-x", "fence_sw");
+    const drv_resource_t *r;
+    const drv_node_fence_t *f;
+    uint64_t op, ver;
+
+    g_ptr_array_add(d->keys, g_strdup("password"));
+    g_ptr_array_add(d->vals, g_strdup("s3cret"));
+    g_ptr_array_add(d->nodes, g_strdup("n3"));
+    g_ptr_array_add(bad->nodes, g_strdup("n3"));
+    /* devices and levels */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_FENCE_DEV_ADD, "sw-n3", .dev = d}), DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_FENCE_DEV_ADD, "sw-n3", .dev = d}),
+                    DRV_ERR_EXISTS);
+    CU_ASSERT_EQUAL(res_cmd(s, 1, (drv_cmd_t){DRV_CMD_FENCE_DEV_ADD, "sw-x", .dev = bad}),
+                    DRV_ERR_BAD_ARGS);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_FENCE_LEVEL, "n3", "sw-n3,nope", .gen = 1}),
+                    DRV_ERR_UNKNOWN_DEVICE);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_FENCE_LEVEL, "n3", "sw-n3", .gen = 2}),
+                    DRV_OK);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_FENCE_DEV_REMOVE, "sw-n3"}), DRV_ERR_BUSY);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_FENCE_DEV_REMOVE, "nope"}),
+                    DRV_ERR_UNKNOWN_DEVICE);
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_FENCE_LEVEL, "n3", NULL, .gen = 1}),
+                    DRV_ERR_BAD_ARGS); /* no level 1 */
+    {
+        g_autoptr(GPtrArray) lv = drv_state_fence_levels_for(drv_cluster_state(s->node[2].c), "n3");
+
+        CU_ASSERT_EQUAL(lv->len, 1);
+        CU_ASSERT_EQUAL(((drv_fence_level_t *)lv->pdata[0])->index, 2);
+    }
+    /* a VM n3 runs, and is the source of a migration to n2 */
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ADD, "vm1", .res = a}), DRV_OK);
+    ver = res_on(s, 0, "vm1")->ver;
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0, (drv_cmd_t){DRV_CMD_RES_ASSIGN, "vm1", "n2", .value2 = "n3", .gen = ver}),
+        DRV_OK);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 2,
+                (drv_cmd_t){DRV_CMD_RES_REPORT, "vm1", "n3", .obs = DRV_OBS_RUNNING, .ts = 1}),
+        DRV_OK);
+    ver = res_on(s, 0, "vm1")->ver;
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 2, (drv_cmd_t){DRV_CMD_RES_MIG_BEGIN, "vm1", "n3", .value2 = "n2", .gen = ver}),
+        DRV_OK);
+    /* fencing: conditional on the node's version, never by the target itself */
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0, (drv_cmd_t){DRV_CMD_FENCE_BEGIN, "n3", "n1", .value2 = "off", .gen = 5}),
+        DRV_ERR_STALE);
+    CU_ASSERT_EQUAL(res_cmd(s, 0,
+                            (drv_cmd_t){DRV_CMD_FENCE_BEGIN, "n3", "n1", .value2 = "off",
+                                        .ts = 1700000000000ull, .gen = 0}),
+                    DRV_OK);
+    f = nf_on(s, 1, "n3");
+    CU_ASSERT_FATAL(f != NULL);
+    op = f->op;
+    CU_ASSERT_EQUAL(op, drv_cluster_state(s->node[1].c)->seq);
+    CU_ASSERT_STRING_EQUAL(f->op_executor, "n1");
+    CU_ASSERT_FALSE(f->down);
+    CU_ASSERT_STRING_EQUAL(last_event(s, 2)->result, "begun");
+    /* a failed round: recorded, the operation stays open */
+    CU_ASSERT_EQUAL(res_cmd(s, 0,
+                            (drv_cmd_t){DRV_CMD_FENCE_RESULT, "n3", "sw-n3", false,
+                                        "exit status 1: timeout", 2, .gen = op}),
+                    DRV_OK);
+    f = nf_on(s, 2, "n3");
+    CU_ASSERT_EQUAL(f->op, op);
+    CU_ASSERT_EQUAL(f->op_failures, 1);
+    CU_ASSERT_FALSE(f->down);
+    CU_ASSERT_STRING_EQUAL(last_event(s, 1)->result, "failed");
+    CU_ASSERT_STRING_EQUAL(last_event(s, 1)->text, "exit status 1: timeout");
+    r = res_on(s, 1, "vm1");
+    CU_ASSERT_STRING_EQUAL(r->mig_from, "n3"); /* nothing released before the fence */
+    /* a result for another operation is stale */
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0, (drv_cmd_t){DRV_CMD_FENCE_RESULT, "n3", "sw-n3", true, "", 2, .gen = op + 1}),
+        DRV_ERR_STALE);
+    /* success: n3 is down */
+    ver = res_on(s, 0, "vm1")->ver;
+    CU_ASSERT_EQUAL(res_cmd(s, 0,
+                            (drv_cmd_t){DRV_CMD_FENCE_RESULT, "n3", "sw-n3", true,
+                                        "Success: Powered OFF", 2, .gen = op}),
+                    DRV_OK);
+    for (int i = 0; i < 3; i++) {
+        f = nf_on(s, i, "n3");
+        CU_ASSERT_TRUE(f->down);
+        CU_ASSERT_FALSE(f->down_watchdog);
+        CU_ASSERT_EQUAL(f->op, 0);
+        CU_ASSERT_STRING_EQUAL(f->down_how, "fenced by n1 via sw-n3 (level 2)");
+        r = res_on(s, i, "vm1");
+        CU_ASSERT_PTR_NULL(r->mig_to); /* its migration as a source is over */
+        CU_ASSERT_EQUAL(((drv_res_node_t *)g_hash_table_lookup(r->nodes, "n3"))->obs,
+                        DRV_OBS_STOPPED);
+        CU_ASSERT_TRUE(r->ver > ver); /* decided again */
+    }
+    CU_ASSERT_STRING_EQUAL(last_event(s, 0)->result, "ok");
+    /* a second confirmation is stale; the node back clears it */
+    ver = nf_on(s, 0, "n3")->ver;
+    CU_ASSERT_EQUAL(res_cmd(s, 0, (drv_cmd_t){DRV_CMD_NODE_DOWN, "n3", "x", true, .gen = ver}),
+                    DRV_ERR_STALE);
+    CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_NODE_UP, "n3", .gen = ver}), DRV_OK);
+    CU_ASSERT_FALSE(nf_on(s, 1, "n3")->down);
+    CU_ASSERT_EQUAL(res_cmd(s, 2, (drv_cmd_t){DRV_CMD_NODE_UP, "n3", .gen = ver + 1}),
+                    DRV_ERR_STALE); /* nothing to clear */
+    /* the watchdog rule, then the operator's confirmation on top of it */
+    ver = nf_on(s, 0, "n3")->ver;
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0, (drv_cmd_t){DRV_CMD_NODE_DOWN, "n3", "watchdog", false, .gen = ver}), DRV_OK);
+    CU_ASSERT_TRUE(nf_on(s, 2, "n3")->down_watchdog);
+    CU_ASSERT_EQUAL(
+        res_cmd(s, 0, (drv_cmd_t){DRV_CMD_NODE_DOWN, "n3", "confirmed", true, .gen = ver + 1}),
+        DRV_OK);
+    CU_ASSERT_FALSE(nf_on(s, 2, "n3")->down_watchdog);
+    CU_ASSERT_STRING_EQUAL(last_event(s, 2)->action, "confirm-down");
+    /* a fencing begun again replaces (and records) an open one; the history stays bounded */
+    for (int k = 0; k < 40; k++) {
+        ver = nf_on(s, 0, "n2") ? nf_on(s, 0, "n2")->ver : 0; /* no record before the first */
+        CU_ASSERT_EQUAL(
+            res_cmd(s, 0,
+                    (drv_cmd_t){DRV_CMD_FENCE_BEGIN, "n2", "n1", .value2 = "off", .gen = ver}),
+            DRV_OK);
+    }
+    CU_ASSERT_STRING_EQUAL(
+        ((drv_fence_event_t *)g_ptr_array_index(drv_cluster_state(s->node[0].c)->fence_history,
+                                                DRV_FENCE_HISTORY_MAX - 2))
+            ->result,
+        "abandoned");
+    CU_ASSERT_EQUAL(drv_cluster_state(s->node[1].c)->fence_history->len, DRV_FENCE_HISTORY_MAX);
+    CU_ASSERT_STRING_EQUAL(last_event(s, 1)->result, "begun");
+    assert_converged(s, 0);
+    drv_fence_dev_free(d);
+    drv_fence_dev_free(bad);
+    drv_resource_free(a);
+    sim_free(s);
+}
+
 static void test_no_ack_without_durability(void)
 {
     sim_t *s = sim_new(3, false);
@@ -1161,6 +1317,7 @@ int main(void)
     CU_add_test(suite, "random histories keep acked writes", test_random_histories);
     CU_add_test(suite, "assignments are conditional on the version", test_conditional_assign);
     CU_add_test(suite, "migration records", test_migration_records);
+    CU_add_test(suite, "fencing: devices, levels, operations, down and back", test_fencing);
     CU_add_test(suite, "no acknowledgement without durability (C5)",
                 test_no_ack_without_durability);
     CU_basic_set_mode(CU_BRM_VERBOSE);

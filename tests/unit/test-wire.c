@@ -43,6 +43,56 @@ static drv_resource_t *sample_resource(const char *name)
     return r;
 }
 
+static drv_fence_dev_t *sample_dev(const char *name)
+{
+    drv_fence_dev_t *d = drv_fence_dev_new(name, "/usr/sbin/fence_ipmilan");
+
+    g_ptr_array_add(d->keys, g_strdup("ip"));
+    g_ptr_array_add(d->vals, g_strdup("10.213.0.103"));
+    g_ptr_array_add(d->keys, g_strdup("password"));
+    g_ptr_array_add(d->vals, g_strdup(""));
+    g_ptr_array_add(d->nodes, g_strdup("n3"));
+    return d;
+}
+
+/* every fencing table, with each optional field set */
+static void add_fencing(drv_state_t *st)
+{
+    GPtrArray *levels = g_ptr_array_new_with_free_func((GDestroyNotify)drv_fence_level_free);
+    drv_fence_level_t *l = g_new0(drv_fence_level_t, 1);
+    drv_node_fence_t *f = g_new0(drv_node_fence_t, 1);
+    drv_fence_event_t *e = g_new0(drv_fence_event_t, 1);
+
+    g_hash_table_insert(st->fence_devices, g_strdup("ipmi-n3"), sample_dev("ipmi-n3"));
+    l->index = 2;
+    l->devices = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(l->devices, g_strdup("ipmi-n3"));
+    g_ptr_array_add(levels, l);
+    g_hash_table_insert(st->fence_levels, g_strdup("n3"), levels);
+    f->ver = 9;
+    f->down = true;
+    f->down_watchdog = true;
+    f->down_how = g_strdup("watchdog");
+    f->down_at = 1700000000123ull;
+    f->op = 77;
+    f->op_executor = g_strdup("n1");
+    f->op_action = g_strdup("reboot");
+    f->op_operator = true;
+    f->op_at = 1700000000001ull;
+    f->op_failures = 3;
+    g_hash_table_insert(st->node_fence, g_strdup("n3"), f);
+    e->seq = 77;
+    e->at = 1700000000002ull;
+    e->target = g_strdup("n3");
+    e->action = g_strdup("off");
+    e->executor = g_strdup("n1");
+    e->device = g_strdup("ipmi-n3");
+    e->level = 2;
+    e->result = g_strdup("failed");
+    e->text = g_strdup("exit status 1: Unable to connect");
+    g_ptr_array_add(st->fence_history, e);
+}
+
 static drv_state_t *sample_state(void)
 {
     drv_state_t *st = drv_state_new();
@@ -55,6 +105,7 @@ static drv_state_t *sample_state(void)
     g_hash_table_insert(st->node_admin, g_strdup("nœud-2"), g_memdup2(&b, sizeof(b)));
     g_hash_table_insert(st->settings, g_strdup("stickiness"), g_strdup("100"));
     g_hash_table_insert(st->settings, g_strdup("empty"), g_strdup(""));
+    add_fencing(st);
     return st;
 }
 
@@ -116,14 +167,33 @@ static uint8_t *enc_cmd_report(size_t *len)
     return drv_wire_cmd(42, 8, &cmd, len);
 }
 
+static uint8_t *enc_cmd_fence_dev(size_t *len)
+{
+    drv_fence_dev_t *d = sample_dev("ipmi-n2");
+    drv_cmd_t cmd = {DRV_CMD_FENCE_DEV_ADD, "ipmi-n2", .dev = d};
+    uint8_t *b = drv_wire_cmd(42, 9, &cmd, len);
+
+    drv_fence_dev_free(d);
+    return b;
+}
+
+static uint8_t *enc_cmd_fence_result(size_t *len)
+{
+    drv_cmd_t cmd = {
+        DRV_CMD_FENCE_RESULT, "n3", "ipmi-n3", true, "Success: Powered OFF", 2, 99, 77, NULL};
+
+    return drv_wire_cmd(42, 10, &cmd, len);
+}
+
 static uint8_t *enc_applied(size_t *len)
 {
     return drv_wire_applied(42, 1234, len);
 }
 
-static const encode_fn encoders[] = {enc_summary,     enc_close,      enc_state,
-                                     enc_quorum,      enc_cmd,        enc_cmd_node,
-                                     enc_cmd_res_add, enc_cmd_report, enc_applied};
+static const encode_fn encoders[] = {enc_summary,          enc_close,      enc_state,
+                                     enc_quorum,           enc_cmd,        enc_cmd_node,
+                                     enc_cmd_res_add,      enc_cmd_report, enc_cmd_fence_dev,
+                                     enc_cmd_fence_result, enc_applied};
 
 static void test_round_trip(void)
 {
@@ -193,6 +263,98 @@ static void test_round_trip(void)
         CU_ASSERT_STRING_EQUAL(m.cmd_value, "n3");
         CU_ASSERT_STRING_EQUAL(m.cmd_value2, "guest crashed");
         drv_msg_clear(&m);
+    }
+    {
+        g_autofree uint8_t *b = enc_cmd_fence_dev(&len);
+        drv_fence_dev_t *want = sample_dev("ipmi-n2");
+
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, NULL), DRV_OK);
+        CU_ASSERT_EQUAL(m.cmd_type, DRV_CMD_FENCE_DEV_ADD);
+        CU_ASSERT_TRUE(m.cmd_dev && drv_fence_dev_equal(m.cmd_dev, want));
+        CU_ASSERT_PTR_NULL(m.cmd_res);
+        drv_fence_dev_free(want);
+        drv_msg_clear(&m);
+    }
+    {
+        g_autofree uint8_t *b = enc_cmd_fence_result(&len);
+
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, NULL), DRV_OK);
+        CU_ASSERT_EQUAL(m.cmd_type, DRV_CMD_FENCE_RESULT);
+        CU_ASSERT_TRUE(m.cmd_flag);
+        CU_ASSERT_EQUAL(m.cmd_obs, 2);
+        CU_ASSERT_EQUAL(m.cmd_gen, 77);
+        CU_ASSERT_STRING_EQUAL(m.cmd_value, "ipmi-n3");
+        CU_ASSERT_STRING_EQUAL(m.cmd_value2, "Success: Powered OFF");
+        drv_msg_clear(&m);
+    }
+}
+
+/* Fence devices and fencing commands the decoder must refuse, and a state file written before
+ * fencing existed (version 2) that must still load. */
+static void test_fencing_checks(void)
+{
+    size_t len;
+    drv_msg_t m;
+    const char *why = NULL;
+    drv_fence_dev_t *d = sample_dev("ipmi-n2");
+
+    {
+        /* a parameter value with a line break would inject a line into the agent's stdin */
+        drv_cmd_t cmd = {DRV_CMD_FENCE_DEV_ADD, "ipmi-n2", .dev = d};
+        g_autofree uint8_t *b = drv_wire_cmd(1, 1, &cmd, &len);
+        uint8_t *v = memmem(b, len, "10.213.0.103", 12);
+
+        v[2] = '\n';
+        reseal(b, len);
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
+    }
+    {
+        /* a relative agent path */
+        drv_cmd_t cmd = {DRV_CMD_FENCE_DEV_ADD, "ipmi-n2", .dev = d};
+        g_autofree uint8_t *b = drv_wire_cmd(1, 1, &cmd, &len);
+        uint8_t *v = memmem(b, len, "/usr/sbin/fence_ipmilan", 23);
+
+        v[0] = 'u';
+        reseal(b, len);
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m, &why), DRV_ERR_BAD_MESSAGE);
+    }
+    /* the encoder's own checks (drv_cmd_valid) */
+    CU_ASSERT_FALSE(
+        drv_cmd_valid(&(drv_cmd_t){DRV_CMD_FENCE_BEGIN, "n3", "n3", .value2 = "off"}, &why));
+    CU_ASSERT_FALSE(
+        drv_cmd_valid(&(drv_cmd_t){DRV_CMD_FENCE_BEGIN, "n3", "n1", .value2 = "cycle"}, &why));
+    CU_ASSERT_TRUE(
+        drv_cmd_valid(&(drv_cmd_t){DRV_CMD_FENCE_BEGIN, "n3", "n1", .value2 = "off"}, &why));
+    CU_ASSERT_FALSE(drv_cmd_valid(&(drv_cmd_t){DRV_CMD_FENCE_LEVEL, "n3", "d1", .gen = 0}, &why));
+    CU_ASSERT_FALSE(drv_cmd_valid(&(drv_cmd_t){DRV_CMD_FENCE_LEVEL, "n3", "d1", .gen = 10}, &why));
+    CU_ASSERT_FALSE(drv_cmd_valid(&(drv_cmd_t){DRV_CMD_FENCE_RESULT, "n3", .gen = 0}, &why));
+    CU_ASSERT_FALSE(drv_cmd_valid(&(drv_cmd_t){DRV_CMD_NODE_DOWN, "n3", NULL, true}, &why));
+    CU_ASSERT_FALSE(drv_cmd_valid(&(drv_cmd_t){DRV_CMD_NODE_UP, "n3", "x"}, &why));
+    CU_ASSERT_FALSE(drv_cmd_valid(&(drv_cmd_t){DRV_CMD_SETTING_SET, "k", "v", .dev = d}, &why));
+    drv_fence_dev_free(d);
+    {
+        /* version 2: the same layout without the fencing tables */
+        g_autoptr(drv_state_t) st = drv_state_new();
+        g_autofree uint8_t *b = NULL;
+        drv_msg_t m2;
+
+        st->epoch = 3;
+        st->seq = 9;
+        g_hash_table_insert(st->settings, g_strdup("k"), g_strdup("v"));
+        b = drv_wire_state(0, st, &len);
+        /* drop the four empty fencing tables (4 x u32 0) and say version 2 */
+        len -= 16;
+        b[4] = 2;
+        b[8] = (uint8_t)len;
+        b[9] = (uint8_t)(len >> 8);
+        reseal(b, len);
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m2, &why), DRV_OK);
+        CU_ASSERT_TRUE(m2.state && drv_state_equal(m2.state, st));
+        drv_msg_clear(&m2);
+        /* but not as a message between daemons */
+        b[6] = DRV_MSG_SUMMARY;
+        reseal(b, len);
+        CU_ASSERT_EQUAL(drv_wire_decode(b, len, &m2, &why), DRV_ERR_BAD_MESSAGE);
     }
 }
 
@@ -432,6 +594,8 @@ int main(void)
     CU_add_test(suite, "version, type, trailing bytes, strings", test_semantic_checks);
     CU_add_test(suite, "random garbage rejected", test_random_garbage);
     CU_add_test(suite, "invalid resource definitions rejected", test_bad_resource_defs);
+    CU_add_test(suite, "fencing: bad devices and commands, version-2 state files",
+                test_fencing_checks);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures();
