@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config python3
       libqb-dev libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
       pacemaker-dev libglib2.0-dev libjson-glib-dev libxml2-dev libvirt-dev libcunit1-dev
       corosync iproute2 nftables util-linux procps
-      libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86"
+      libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
+      openipmi ipmitool fence-agents"
 # Skip apt when everything is there already (a re-run, or CI on a prepared machine).
 missing=""
 for p in $PKGS; do
