@@ -159,6 +159,8 @@ static char *local(const drv_state_t *st, const char *me, const char *const *run
             CU_ASSERT_EQUAL(c->gen, r->ver);
             g_string_append_printf(s, "%sMIG_BEGIN %s %s %s", s->len ? "; " : "", c->name, c->value,
                                    c->value2);
+        } else if (c->type == DRV_CMD_NODE_UP) {
+            g_string_append_printf(s, "%sNODE_UP %s", s->len ? "; " : "", c->name);
         } else {
             g_string_append_printf(s, "%sMIG_END %s %s %s %s", s->len ? "; " : "", c->name,
                                    c->value, c->value2, c->flag ? "done" : "rolled-back");
@@ -437,6 +439,120 @@ static void test_gone_node_left_alone(void)
     EXPECT(coordinate(st, n, 3), "");
 }
 
+static void mark_down(drv_state_t *st, const char *node, bool watchdog)
+{
+    drv_node_fence_t *f = g_new0(drv_node_fence_t, 1);
+
+    f->down = true;
+    f->down_watchdog = watchdog;
+    f->ver = 3;
+    g_hash_table_insert(st->node_fence, g_strdup(node), f);
+}
+
+static char *fence_cmds(const drv_state_t *st, drv_ha_node_t *nodes, size_t n, bool enabled)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(drv_ha_cmd_free);
+    GString *s = g_string_new("");
+
+    drv_ha_fence_coordinate(st, nodes, n, "n2", enabled, out);
+    for (guint i = 0; i < out->len; i++) {
+        const drv_ha_cmd_t *c = out->pdata[i];
+
+        g_string_append_printf(s, "%s%s %s %s", i ? "; " : "",
+                               c->type == DRV_CMD_FENCE_BEGIN ? "BEGIN"
+                               : c->type == DRV_CMD_NODE_DOWN ? "DOWN"
+                                                              : "?",
+                               c->name, c->type == DRV_CMD_FENCE_BEGIN ? c->value : "-");
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* Who needs fencing, who fences, when the watchdog rule applies, and that a node's VMs are
+ * recovered only once it is down. */
+static void test_fencing_decisions(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+    drv_fence_dev_t *d = drv_fence_dev_new("sw-n1", "/usr/sbin/fence_sw");
+    drv_ha_node_t n[3];
+    g_autofree char *why = NULL;
+
+    memcpy(n, nodes3, sizeof(n));
+    n[0].member = false;
+    set(&r->assigned, "n1");
+    report(r, "n1", DRV_OBS_RUNNING, 0);
+    why = drv_ha_fence_needed(st, n, 3, "n1");
+    CU_ASSERT_STRING_EQUAL(why, "it may run vm1");
+    CU_ASSERT_PTR_NULL(drv_ha_fence_needed(st, n, 3, "n2")); /* a member */
+    /* no device, no watchdog: nothing to do but wait (confirm-down) */
+    EXPECT(fence_cmds(st, n, 3, true), "");
+    g_ptr_array_add(d->nodes, g_strdup("n1"));
+    g_hash_table_insert(st->fence_devices, g_strdup("sw-n1"), d);
+    EXPECT(fence_cmds(st, n, 3, true), "BEGIN n1 n2");
+    EXPECT(fence_cmds(st, n, 3, false), ""); /* fencing-enabled false */
+    {
+        drv_node_fence_t *f = g_new0(drv_node_fence_t, 1);
+
+        f->op = 10;
+        f->op_executor = g_strdup("n3");
+        f->op_action = g_strdup("off");
+        f->ver = 1;
+        g_hash_table_insert(st->node_fence, g_strdup("n1"), f);
+        EXPECT(fence_cmds(st, n, 3, true), ""); /* under way by a member */
+        n[2].member = false;
+        EXPECT(fence_cmds(st, n, 3, true), "BEGIN n1 n2"); /* its executor left: again */
+        n[2].member = true;
+        /* the VM is not recovered while the fencing is under way */
+        EXPECT(coordinate(st, n, 3), "FAILED vm1 - waiting for node n1 (its droverd is not in "
+                                     "the cluster), which may run it");
+        /* the watchdog rule: only 2 x the timeout after it left, and not before a fence
+         * device failed when there is one */
+        n[0].watchdog_ms = 5000;
+        n[0].absent_ms = 9999;
+        g_hash_table_remove(st->fence_devices, "sw-n1");
+        f->op = 0;
+        EXPECT(fence_cmds(st, n, 3, true), "");
+        n[0].absent_ms = 10000;
+        EXPECT(fence_cmds(st, n, 3, true), "DOWN n1 -");
+        d = drv_fence_dev_new("sw-n1", "/usr/sbin/fence_sw");
+        g_ptr_array_add(d->nodes, g_strdup("n1"));
+        g_hash_table_insert(st->fence_devices, g_strdup("sw-n1"), d);
+        EXPECT(fence_cmds(st, n, 3, true), "BEGIN n1 n2");
+        f->op = 11;
+        f->op_failures = 1;
+        EXPECT(fence_cmds(st, n, 3, true), "DOWN n1 -");
+    }
+    /* down: it holds nothing, its VM is placed elsewhere and started there */
+    g_hash_table_remove(st->node_fence, "n1");
+    mark_down(st, "n1", false);
+    report(r, "n1", DRV_OBS_STOPPED, 0);
+    CU_ASSERT_PTR_NULL(drv_ha_fence_needed(st, n, 3, "n1"));
+    EXPECT(coordinate(st, n, 3), "ASSIGN vm1 n2 n1");
+    assign(r, "n2", "n1");
+    EXPECT(local(st, "n2", none), "START vm1");
+    /* a node down does nothing but say it is back */
+    EXPECT(local(st, "n1", vm1_up), "NODE_UP n1");
+}
+
+/* A node taken down by the watchdog rule stopped the VMs it knew: one it never reported still
+ * waits for it; a node fenced off does not hold up a new VM. */
+static void test_watchdog_down_probes(void)
+{
+    g_autoptr(drv_state_t) st = drv_state_new();
+    drv_resource_t *r = add_res(st, "vm1", vm1_up[0]);
+    drv_ha_node_t n[3];
+
+    memcpy(n, nodes3, sizeof(n));
+    n[0].member = false;
+    g_hash_table_remove(r->nodes, "n1"); /* added after n1 left */
+    mark_down(st, "n1", true);
+    EXPECT(coordinate(st, n, 3), "FAILED vm1 - waiting for node n1 to report whether it runs the "
+                                 "domain");
+    g_hash_table_remove(st->node_fence, "n1");
+    mark_down(st, "n1", false);
+    EXPECT(coordinate(st, n, 3), "ASSIGN vm1 n2 -");
+}
+
 static void test_standby_drains(void)
 {
     g_autoptr(drv_state_t) st = drv_state_new();
@@ -686,6 +802,9 @@ int main(void)
     CU_add_test(suite, "removed during a start: no purge before the release",
                 test_remove_during_start);
     CU_add_test(suite, "standby drains", test_standby_drains);
+    CU_add_test(suite, "fencing: who, when, and recovery only once down", test_fencing_decisions);
+    CU_add_test(suite, "a watchdog-down node still probes what it never reported",
+                test_watchdog_down_probes);
     CU_add_test(suite, "hard anti-affinity spreads", test_anti_affinity_spreads);
     CU_add_test(suite, "seq 1: migration target dies: rolled back, kept",
                 test_seq1_migration_target_dies);
