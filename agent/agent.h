@@ -28,12 +28,12 @@ typedef struct drv_agent_config {
     bool to_syslog;
     bool debug;
     bool blackbox;
-    char *libvirt_uri;      /* [resources] libvirt_uri */
-    guint stop_grace_ms;    /* [resources] stop_grace_ms: ACPI shutdown, then destroy */
-    char *migration_uri;    /* [resources] migration_uri: peer libvirtd, %s = node address */
+    char *libvirt_uri;         /* [resources] libvirt_uri */
+    guint stop_grace_ms;       /* [resources] stop_grace_ms: ACPI shutdown, then destroy */
+    char *migration_uri;       /* [resources] migration_uri: peer libvirtd, %s = node address */
     char *migration_transport; /* [resources] migration_transport: QEMU stream, %s = address */
-    guint cpu;              /* [resources] cpu: vCPUs this host offers (0 = 4 x online CPUs) */
-    guint memory_mib;       /* [resources] memory_mib: MiB for VMs (0 = physical memory) */
+    guint cpu;                 /* [resources] cpu: vCPUs this host offers (0 = 4 x online CPUs) */
+    guint memory_mib;          /* [resources] memory_mib: MiB for VMs (0 = physical memory) */
 } drv_agent_config_t;
 
 /* config.c. Fills CFG with the defaults, then overrides them from PATH. A missing file is an
@@ -89,9 +89,9 @@ struct drv_agent {
     drv_cluster_t *cluster; /* created at the first corosync connection (needs the nodeid) */
     drv_state_t *loaded;    /* state read at start, handed to the core when it is created */
     drv_cs_t *cs;
-    drv_ipc_t *ipc;                /* the transport (ipc_server.c) */
-    drv_ipc_handlers_t *ipc_hdl;   /* what each request does (ipc_handlers.c) */
-    drv_ha_t *ha; /* VM resources: coordinator, node agent, libvirt driver (ha.c) */
+    drv_ipc_t *ipc;               /* the transport (ipc_server.c) */
+    drv_ipc_handlers_t *ipc_hdl;  /* what each request does (ipc_handlers.c) */
+    drv_ha_t *ha;                 /* VM resources: coordinator, node agent, libvirt driver (ha.c) */
     drv_cluster_view_t last_view; /* what was last logged (members pointer not kept) */
     uint64_t last_logged_seq;
     bool shutting_down;
@@ -130,5 +130,15 @@ JsonNode *drv_node_list_json(drv_agent_t *a);
 JsonNode *drv_status_resource_list_json(drv_agent_t *a);
 JsonNode *drv_status_resource_json(drv_agent_t *a, const char *name, bool with_xml);
 const char *drv_phase_str(drv_phase_t p);
+/* Is NAME's droverd in the current round (as `status` shows it online)? */
+bool drv_status_node_online(drv_agent_t *a, const char *name);
+/* The fencing state of NODES[I] in ST (may be NULL), first match: "fencing" (an operation is
+ * open for it), "online" (a member), "down" (fenced / confirmed down), "unclean" (gone, may
+ * run VMs: drv_ha_fence_needed, which sets *WHY), "offline" (gone, runs nothing of ours).
+ * *TEXT: the status column (docs/cli.md, "Fencing states"). Both g_malloc'd (*WHY may be
+ * NULL). Pure. */
+struct drv_ha_node;
+const char *drv_status_fence_state(const drv_state_t *st, const struct drv_ha_node *nodes,
+                                   size_t n_nodes, size_t i, char **text, char **why);
 
 #endif

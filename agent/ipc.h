@@ -7,8 +7,8 @@
  * - ipc_handlers.c, the ops: one function per request "op" (documented in docs/cli.md). They
  *   answer through the transport's reply functions, now or later (a change replies when the
  *   cluster core reports its verdict, through the agent's request_done listeners).
- *   The op files share ipc_handlers.c's helpers below (argument checks, submitting a change
- *   and answering it once applied).
+ *   ipc_fence.c holds the fencing ops; it shares ipc_handlers.c's helpers below (argument
+ *   checks, submitting a change and answering it once applied).
  *
  * Every request is answered exactly once: by drv_ipc_reply*() (which drops the reply when
  * the client went away). A handler that answers later holds the client with
@@ -142,5 +142,23 @@ bool drv_ipc_arg_bool(drv_ipc_req_t *r, const char *name, bool def, bool *out);
 bool drv_ipc_arg_uint(drv_ipc_req_t *r, const char *name, gint64 min, gint64 max, guint64 *out);
 /* "timeout_ms", or droverd's request_timeout_ms when absent. */
 bool drv_ipc_arg_timeout(drv_ipc_req_t *r, guint64 *timeout);
+
+/* --- ipc_fence.c: the fencing ops (docs/cli.md) ---------------------------------------- */
+
+void drv_ipc_op_fence_device_add(drv_ipc_req_t *r);
+void drv_ipc_op_fence_device_remove(drv_ipc_req_t *r);
+void drv_ipc_op_fence_device_list(drv_ipc_req_t *r);
+void drv_ipc_op_fence_device_show(drv_ipc_req_t *r);
+void drv_ipc_op_fence_level_add(drv_ipc_req_t *r);
+void drv_ipc_op_fence_level_remove(drv_ipc_req_t *r);
+void drv_ipc_op_fence_level_list(drv_ipc_req_t *r);
+void drv_ipc_op_fence_history(drv_ipc_req_t *r);
+void drv_ipc_op_fence_status(drv_ipc_req_t *r);
+void drv_ipc_op_node_fence(drv_ipc_req_t *r);
+void drv_ipc_op_node_confirm_down(drv_ipc_req_t *r);
+
+/* A fence device as the fence ops show it: name, agent, nodes, parameters with every secret
+ * value replaced by DRV_FENCE_REDACTED, and the levels of ST that use it (ST may be NULL). */
+JsonNode *drv_ipc_fence_device_json(const drv_state_t *st, const drv_fence_dev_t *d);
 
 #endif

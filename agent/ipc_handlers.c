@@ -10,7 +10,11 @@
  *           {"op": "resource-move", "name", "node"} | {"op": "resource-list"} |
  *           {"op": "resource-show", "name", "xml": bool} |
  *           {"op": "property-list"} | {"op": "property-set", "key", "value"} |
- *           {"op": "property-unset", "key"}                     (docs/cli.md has the details)
+ *           {"op": "property-unset", "key"} (property-set no-quorum-policy freeze is refused
+ *            while no fence device exists) |
+ *           the fencing ops, in ipc_fence.c: fence-device-add|remove|list|show,
+ *           fence-level-add|remove|list, fence-history, fence-status, node-fence,
+ *           node-confirm-down                                   (docs/cli.md has the details)
  * Replies:  {"rc": 0, ...} or {"rc": <negative DRV_ERR_*>, "error": "text"}.
  * Changes reply when the core reports the command applied (the agent's request_done
  * listeners); the client is kept referenced meanwhile, and the reply dropped if it went away.
@@ -740,6 +744,18 @@ static void op_property_change(drv_ipc_req_t *r)
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, err);
         return;
     }
+    /* freeze leaves VMs running without quorum: only safe when the other side can be
+     * powered off, i.e. with a fence device (the apply does not check this: a device removed
+     * later is refused by fence-device-remove while freeze is set) */
+    if (set && drv_prop_lookup(key)->id == DRV_PROP_NO_QUORUM_POLICY &&
+        strcmp(canon, "freeze") == 0 &&
+        (drv_ipc_state(r->agent) == NULL ||
+         g_hash_table_size(drv_ipc_state(r->agent)->fence_devices) == 0)) {
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
+                         "no-quorum-policy freeze is only allowed with power fencing "
+                         "configured: add a fence device first (drover fence device add)");
+        return;
+    }
     if (r->agent->cluster == NULL) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_NOT_CONNECTED, NULL);
         return;
@@ -777,6 +793,17 @@ static const drv_ipc_op_t ops[] = {
     {"property-list", op_property_list},
     {"property-set", op_property_change},
     {"property-unset", op_property_change},
+    {"fence-device-add", drv_ipc_op_fence_device_add},
+    {"fence-device-remove", drv_ipc_op_fence_device_remove},
+    {"fence-device-list", drv_ipc_op_fence_device_list},
+    {"fence-device-show", drv_ipc_op_fence_device_show},
+    {"fence-level-add", drv_ipc_op_fence_level_add},
+    {"fence-level-remove", drv_ipc_op_fence_level_remove},
+    {"fence-level-list", drv_ipc_op_fence_level_list},
+    {"fence-history", drv_ipc_op_fence_history},
+    {"fence-status", drv_ipc_op_fence_status},
+    {"node-fence", drv_ipc_op_node_fence},
+    {"node-confirm-down", drv_ipc_op_node_confirm_down},
 };
 
 /* The agent's request_done listener: the verdict of a change a client waits for. */
