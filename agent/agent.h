@@ -134,5 +134,15 @@ JsonNode *drv_node_list_json(drv_agent_t *a);
 JsonNode *drv_status_resource_list_json(drv_agent_t *a);
 JsonNode *drv_status_resource_json(drv_agent_t *a, const char *name, bool with_xml);
 const char *drv_phase_str(drv_phase_t p);
+/* Is NAME's droverd in the current round (as `status` shows it online)? */
+bool drv_status_node_online(drv_agent_t *a, const char *name);
+/* The fencing state of NODES[I] in ST (may be NULL), first match: "fencing" (an operation is
+ * open for it), "online" (a member), "down" (fenced / confirmed down), "unclean" (gone, may
+ * run VMs: drv_ha_fence_needed, which sets *WHY), "offline" (gone, runs nothing of ours).
+ * *TEXT: the status column (docs/cli.md, "Fencing states"). Both g_malloc'd (*WHY may be
+ * NULL). Pure. */
+struct drv_ha_node;
+const char *drv_status_fence_state(const drv_state_t *st, const struct drv_ha_node *nodes,
+                                   size_t n_nodes, size_t i, char **text, char **why);
 
 #endif

@@ -7,6 +7,8 @@
  * - ipc_handlers.c, the ops: one function per request "op" (documented in docs/cli.md). They
  *   answer through the transport's reply functions, now or later (a change replies when the
  *   cluster core reports its verdict, through the agent's request_done listeners).
+ *   ipc_fence.c holds the fencing ops; it shares ipc_handlers.c's helpers below (argument
+ *   checks, submitting a change and answering it once applied).
  *
  * Every request is answered exactly once: by drv_ipc_reply*() (which drops the reply when
  * the client went away). A handler that answers later holds the client with
@@ -73,6 +75,7 @@ void drv_ipc_client_ref(drv_ipc_client_t *cl);
 void drv_ipc_client_unref(drv_ipc_client_t *cl);
 bool drv_ipc_client_gone(const drv_ipc_client_t *cl);
 pid_t drv_ipc_client_pid(const drv_ipc_client_t *cl);
+uid_t drv_ipc_client_uid(const drv_ipc_client_t *cl); /* (uid_t)-1 when not known */
 
 /* The reply text of BODY, or, when it is longer than LIMIT bytes, of an error reply
  * ("reply too large: N bytes, limit LIMIT"). *LEN: its length without the NUL. Pure. */
@@ -100,5 +103,62 @@ const drv_ipc_op_t *drv_ipc_handlers_ops(size_t *n);
 /* Answer every request still waiting (droverd is stopping). */
 void drv_ipc_handlers_stop(drv_ipc_handlers_t *h);
 void drv_ipc_handlers_free(drv_ipc_handlers_t *h);
+
+/* What the op files share. */
+
+typedef struct drv_ipc_pending drv_ipc_pending_t;
+
+/* A change waiting for its verdict: who to answer and what to say. */
+struct drv_ipc_pending {
+    drv_ipc_client_t *client; /* referenced until answered */
+    drv_agent_t *agent;
+    int32_t msg_id;
+    char *what;        /* for the log (never a secret: fence parameters only redacted) */
+    const char *op;    /* the request's op (static string) */
+    char *name;        /* resource-*: the resource, for the apply's verdicts; the fence ops:
+                          the device or node */
+    JsonObject *extra; /* members the reply carries besides rc and error */
+    uint64_t seq;      /* the state's seq when the command was submitted */
+    /* Optional: called with the verdict just before the reply is built. It may add members to
+     * EXTRA (with the state as applied) and returns the detail of a failure (NULL: none). */
+    const char *(*done)(drv_ipc_pending_t *pd, int rc);
+    char *arg; /* the hook's own text (g_free'd with PD) */
+};
+
+/* A pending answer to R (the client is referenced until it is answered). */
+drv_ipc_pending_t *drv_ipc_pending_new(drv_ipc_req_t *r, const char *op);
+/* Submit CMD; PD (ownership taken) is answered when the core reports the verdict, or now
+ * (refused, or not connected). H is the request's ud. */
+void drv_ipc_submit(drv_ipc_handlers_t *h, const drv_cmd_t *cmd, guint64 timeout,
+                    drv_ipc_pending_t *pd);
+/* The replicated state as this node has it (the state loaded at start while the cluster core
+ * does not exist yet; NULL when there is none). */
+const drv_state_t *drv_ipc_state(drv_agent_t *a);
+/* Member NAME of the request: true and *OUT (the default, or NULL, when absent and not
+ * REQUIRED), or false after replying DRV_ERR_BAD_ARGS. */
+bool drv_ipc_arg_str(drv_ipc_req_t *r, const char *name, bool required, const char **out);
+bool drv_ipc_arg_bool(drv_ipc_req_t *r, const char *name, bool def, bool *out);
+/* An integer in MIN..MAX; *OUT 0 when absent. */
+bool drv_ipc_arg_uint(drv_ipc_req_t *r, const char *name, gint64 min, gint64 max, guint64 *out);
+/* "timeout_ms", or droverd's request_timeout_ms when absent. */
+bool drv_ipc_arg_timeout(drv_ipc_req_t *r, guint64 *timeout);
+
+/* --- ipc_fence.c: the fencing ops (docs/cli.md) ---------------------------------------- */
+
+void drv_ipc_op_fence_device_add(drv_ipc_req_t *r);
+void drv_ipc_op_fence_device_remove(drv_ipc_req_t *r);
+void drv_ipc_op_fence_device_list(drv_ipc_req_t *r);
+void drv_ipc_op_fence_device_show(drv_ipc_req_t *r);
+void drv_ipc_op_fence_level_add(drv_ipc_req_t *r);
+void drv_ipc_op_fence_level_remove(drv_ipc_req_t *r);
+void drv_ipc_op_fence_level_list(drv_ipc_req_t *r);
+void drv_ipc_op_fence_history(drv_ipc_req_t *r);
+void drv_ipc_op_fence_status(drv_ipc_req_t *r);
+void drv_ipc_op_node_fence(drv_ipc_req_t *r);
+void drv_ipc_op_node_confirm_down(drv_ipc_req_t *r);
+
+/* A fence device as the fence ops show it: name, agent, nodes, parameters with every secret
+ * value replaced by DRV_FENCE_REDACTED, and the levels of ST that use it (ST may be NULL). */
+JsonNode *drv_ipc_fence_device_json(const drv_state_t *st, const drv_fence_dev_t *d);
 
 #endif

@@ -8,7 +8,13 @@
  *            "timeout_ms"} |
  *           {"op": "resource-remove"|"resource-start"|"resource-stop"|"resource-clear", "name"} |
  *           {"op": "resource-move", "name", "node"} | {"op": "resource-list"} |
- *           {"op": "resource-show", "name", "xml": bool}        (docs/cli.md has the details)
+ *           {"op": "resource-show", "name", "xml": bool} |
+ *           {"op": "property-list"} | {"op": "property-set", "key", "value"} |
+ *           {"op": "property-unset", "key"} (property-set no-quorum-policy freeze is refused
+ *            while no fence device exists) |
+ *           the fencing ops, in ipc_fence.c: fence-device-add|remove|list|show,
+ *           fence-level-add|remove|list, fence-history, fence-status, node-fence,
+ *           node-confirm-down                                   (docs/cli.md has the details)
  * Replies:  {"rc": 0, ...} or {"rc": <negative DRV_ERR_*>, "error": "text"}.
  * Changes reply when the core reports the command applied (the agent's request_done
  * listeners); the client is kept referenced meanwhile, and the reply dropped if it went away.
@@ -29,27 +35,17 @@
 #include "ipc.h"
 #include "virt.h"
 
-/* A change waiting for its verdict: who to answer and what to say. */
-typedef struct ipc_pending {
-    drv_ipc_client_t *client; /* referenced until answered */
-    int32_t msg_id;
-    char *what;        /* for the log */
-    const char *op;    /* the request's op (static string) */
-    char *name;        /* resource-*: the resource, for the apply's verdicts */
-    JsonObject *extra; /* members the reply carries besides rc and error */
-} ipc_pending_t;
-
 /* A resource-add waiting for libvirt's verdict on its XML. */
 typedef struct ipc_validate {
     drv_ipc_handlers_t *h; /* NULL once the server stopped (the reply was sent then) */
-    ipc_pending_t *pd;     /* NULL once answered */
+    drv_ipc_pending_t *pd; /* NULL once answered */
     drv_resource_t *res;
     uint64_t deadline_ms; /* drv_agent_now_ms() + the request's timeout */
 } ipc_validate_t;
 
 struct drv_ipc_handlers {
     drv_agent_t *agent;
-    GHashTable *pending;    /* uint64_t *req_id -> ipc_pending_t * */
+    GHashTable *pending;    /* uint64_t *req_id -> drv_ipc_pending_t * */
     GHashTable *early_done; /* uint64_t *req_id -> rc, done before we recorded it */
     GPtrArray *validating;  /* ipc_validate_t * (not owned: freed when DONE runs) */
     bool in_submit;
@@ -69,7 +65,7 @@ static void op_node_list(drv_ipc_req_t *r)
 
 static void pending_free(gpointer p)
 {
-    ipc_pending_t *pd = p;
+    drv_ipc_pending_t *pd = p;
 
     if (pd == NULL) {
         return;
@@ -77,15 +73,17 @@ static void pending_free(gpointer p)
     drv_ipc_client_unref(pd->client);
     g_free(pd->what);
     g_free(pd->name);
+    g_free(pd->arg);
     json_object_unref(pd->extra);
     g_free(pd);
 }
 
-static ipc_pending_t *pending_new(drv_ipc_req_t *r, const char *op)
+drv_ipc_pending_t *drv_ipc_pending_new(drv_ipc_req_t *r, const char *op)
 {
-    ipc_pending_t *pd = g_new0(ipc_pending_t, 1);
+    drv_ipc_pending_t *pd = g_new0(drv_ipc_pending_t, 1);
 
     pd->client = r->client;
+    pd->agent = r->agent;
     pd->msg_id = r->msg_id;
     pd->op = op;
     pd->extra = json_object_new();
@@ -94,7 +92,7 @@ static ipc_pending_t *pending_new(drv_ipc_req_t *r, const char *op)
 }
 
 /* What the replicated apply's verdicts mean for this request. */
-static const char *apply_detail(const ipc_pending_t *pd, int rc)
+static const char *apply_detail(const drv_ipc_pending_t *pd, int rc)
 {
     if (pd->name == NULL) {
         return NULL;
@@ -110,9 +108,12 @@ static const char *apply_detail(const ipc_pending_t *pd, int rc)
 }
 
 /* Answer PD: rc (and error) plus its extra members; then free it. */
-static void pending_finish(ipc_pending_t *pd, int rc, const char *detail)
+static void pending_finish(drv_ipc_pending_t *pd, int rc, const char *detail)
 {
-    JsonNode *n = drv_ipc_rc_body(rc, detail ? detail : apply_detail(pd, rc));
+    const char *hook_detail = pd->done ? pd->done(pd, rc) : NULL;
+    JsonNode *n = drv_ipc_rc_body(rc, detail     ? detail
+                                      : pd->done ? hook_detail
+                                                 : apply_detail(pd, rc));
     JsonObject *o = json_node_get_object(n);
     GList *members = json_object_get_members(pd->extra);
 
@@ -128,8 +129,8 @@ static void pending_finish(ipc_pending_t *pd, int rc, const char *detail)
 }
 
 /* Submit CMD; PD (ownership taken) is answered when the core reports the verdict, or now. */
-static void submit_cmd(drv_ipc_handlers_t *h, const drv_cmd_t *cmd, guint64 timeout,
-                       ipc_pending_t *pd)
+void drv_ipc_submit(drv_ipc_handlers_t *h, const drv_cmd_t *cmd, guint64 timeout,
+                    drv_ipc_pending_t *pd)
 {
     drv_agent_t *a = h->agent;
     uint64_t req_id = 0;
@@ -141,6 +142,7 @@ static void submit_cmd(drv_ipc_handlers_t *h, const drv_cmd_t *cmd, guint64 time
         pending_finish(pd, DRV_ERR_NOT_CONNECTED, NULL);
         return;
     }
+    pd->seq = drv_cluster_state(a->cluster)->seq;
     h->in_submit = true;
     rc = drv_cluster_submit(a->cluster, cmd, drv_agent_now_ms(), timeout, &req_id);
     h->in_submit = false;
@@ -225,24 +227,24 @@ static void op_node_set(drv_ipc_req_t *r)
     cmd.name = node;
     cmd.flag = json_node_get_boolean(vn);
 
-    ipc_pending_t *pd = pending_new(r, "node-set");
+    drv_ipc_pending_t *pd = drv_ipc_pending_new(r, "node-set");
     pd->what = g_strdup_printf("%s %s=%s", node, attr, cmd.flag ? "on" : "off");
     json_object_set_string_member(pd->extra, "node", node);
     json_object_set_string_member(pd->extra, "attr", attr);
     json_object_set_boolean_member(pd->extra, "value", cmd.flag);
-    submit_cmd(r->ud, &cmd, timeout, pd);
+    drv_ipc_submit(r->ud, &cmd, timeout, pd);
 }
 
 /* --- resource ops --------------------------------------------------------------------- */
 
-static const drv_state_t *local_state(drv_agent_t *a)
+const drv_state_t *drv_ipc_state(drv_agent_t *a)
 {
     return a->cluster != NULL ? drv_cluster_state(a->cluster) : a->loaded;
 }
 
 /* Member NAME of the request as a string: true and *OUT (NULL when absent and !REQUIRED), or
  * false after replying DRV_ERR_BAD_ARGS. */
-static bool arg_str(drv_ipc_req_t *r, const char *name, bool required, const char **out)
+bool drv_ipc_arg_str(drv_ipc_req_t *r, const char *name, bool required, const char **out)
 {
     JsonNode *n = json_object_get_member(r->args, name);
 
@@ -259,7 +261,7 @@ static bool arg_str(drv_ipc_req_t *r, const char *name, bool required, const cha
     return true;
 }
 
-static bool arg_bool(drv_ipc_req_t *r, const char *name, bool def, bool *out)
+bool drv_ipc_arg_bool(drv_ipc_req_t *r, const char *name, bool def, bool *out)
 {
     JsonNode *n = json_object_get_member(r->args, name);
 
@@ -277,7 +279,7 @@ static bool arg_bool(drv_ipc_req_t *r, const char *name, bool def, bool *out)
 }
 
 /* Integer member in MIN..MAX; *OUT = 0 when absent. */
-static bool arg_uint(drv_ipc_req_t *r, const char *name, gint64 min, gint64 max, guint64 *out)
+bool drv_ipc_arg_uint(drv_ipc_req_t *r, const char *name, gint64 min, gint64 max, guint64 *out)
 {
     JsonNode *n = json_object_get_member(r->args, name);
 
@@ -297,11 +299,11 @@ static bool arg_uint(drv_ipc_req_t *r, const char *name, gint64 min, gint64 max,
     return true;
 }
 
-static bool arg_timeout(drv_ipc_req_t *r, guint64 *timeout)
+bool drv_ipc_arg_timeout(drv_ipc_req_t *r, guint64 *timeout)
 {
     guint64 t = 0;
 
-    if (!arg_uint(r, "timeout_ms", 1, G_MAXINT32, &t)) {
+    if (!drv_ipc_arg_uint(r, "timeout_ms", 1, G_MAXINT32, &t)) {
         return false;
     }
     *timeout = t ? t : r->agent->cfg.request_timeout_ms;
@@ -311,7 +313,7 @@ static bool arg_timeout(drv_ipc_req_t *r, guint64 *timeout)
 /* The "name" of a resource request, checked against the naming rule. */
 static bool arg_res_name(drv_ipc_req_t *r, const char **name)
 {
-    if (!arg_str(r, "name", true, name)) {
+    if (!drv_ipc_arg_str(r, "name", true, name)) {
         return false;
     }
     if (!drv_resource_name_valid(*name)) {
@@ -340,7 +342,7 @@ static void add_validated(void *ud, int rc, const char *errmsg)
     drv_ipc_handlers_t *h = v->h;
     drv_cmd_t cmd;
     g_autofree char *conflict = NULL;
-    ipc_pending_t *pd = v->pd;
+    drv_ipc_pending_t *pd = v->pd;
 
     if (h == NULL) {
         validate_free(v); /* the server stopped; that reply was sent */
@@ -364,8 +366,8 @@ static void add_validated(void *ud, int rc, const char *errmsg)
     }
     /* The state may have changed while libvirt looked (the apply checks again anyway). */
     v->pd = NULL;
-    if (local_state(h->agent) != NULL &&
-        drv_state_resource_conflict(local_state(h->agent), v->res, &conflict) != 0) {
+    if (drv_ipc_state(h->agent) != NULL &&
+        drv_state_resource_conflict(drv_ipc_state(h->agent), v->res, &conflict) != 0) {
         pending_finish(pd, DRV_ERR_EXISTS, conflict);
         validate_free(v);
         return;
@@ -381,7 +383,7 @@ static void add_validated(void *ud, int rc, const char *errmsg)
     cmd.type = DRV_CMD_RES_ADD;
     cmd.name = v->res->name;
     cmd.res = v->res;
-    submit_cmd(h, &cmd, v->deadline_ms - drv_agent_now_ms(), pd);
+    drv_ipc_submit(h, &cmd, v->deadline_ms - drv_agent_now_ms(), pd);
     validate_free(v);
 }
 
@@ -468,12 +470,13 @@ static void op_resource_add(drv_ipc_req_t *r)
     int rc;
 
     memset(&def, 0, sizeof(def));
-    if (!arg_res_name(r, &name) || !arg_str(r, "xml", true, &xml) ||
-        !arg_str(r, "priority", false, &prio) ||
-        !arg_bool(r, "allow_migrate", true, &allow_migrate) ||
-        !arg_bool(r, "stopped", false, &stopped) || !arg_uint(r, "cpu", 1, DRV_RES_MAX_CPU, &cpu) ||
-        !arg_uint(r, "memory_mib", 1, (gint64)DRV_RES_MAX_MEMORY_MIB, &mem) ||
-        !arg_timeout(r, &timeout)) {
+    if (!arg_res_name(r, &name) || !drv_ipc_arg_str(r, "xml", true, &xml) ||
+        !drv_ipc_arg_str(r, "priority", false, &prio) ||
+        !drv_ipc_arg_bool(r, "allow_migrate", true, &allow_migrate) ||
+        !drv_ipc_arg_bool(r, "stopped", false, &stopped) ||
+        !drv_ipc_arg_uint(r, "cpu", 1, DRV_RES_MAX_CPU, &cpu) ||
+        !drv_ipc_arg_uint(r, "memory_mib", 1, (gint64)DRV_RES_MAX_MEMORY_MIB, &mem) ||
+        !drv_ipc_arg_timeout(r, &timeout)) {
         return;
     }
     res = drv_resource_new(name);
@@ -507,8 +510,8 @@ static void op_resource_add(drv_ipc_req_t *r)
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, why);
         goto out;
     }
-    if (local_state(a) != NULL &&
-        drv_state_resource_conflict(local_state(a), res, &conflict) != 0) {
+    if (drv_ipc_state(a) != NULL &&
+        drv_state_resource_conflict(drv_ipc_state(a), res, &conflict) != 0) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_EXISTS, conflict);
         goto out;
     }
@@ -521,7 +524,7 @@ static void op_resource_add(drv_ipc_req_t *r)
     v->h = r->ud;
     v->res = g_steal_pointer(&res);
     v->deadline_ms = drv_agent_now_ms() + timeout;
-    v->pd = pending_new(r, "resource-add");
+    v->pd = drv_ipc_pending_new(r, "resource-add");
     v->pd->name = g_strdup(name);
     json_object_set_string_member(v->pd->extra, "op", "resource-add");
     json_object_set_string_member(v->pd->extra, "name", name);
@@ -537,7 +540,7 @@ static void op_resource_add(drv_ipc_req_t *r)
     g_ptr_array_add(v->h->validating, v);
     rc = drv_ha_validate_xml(a->ha, v->res->xml, add_validated, v);
     if (rc != 0) {
-        ipc_pending_t *pd = v->pd;
+        drv_ipc_pending_t *pd = v->pd;
         g_ptr_array_remove_fast(v->h->validating, v);
         v->pd = NULL;
         pending_finish(pd, rc == DRV_ERR_BAD_ARGS ? rc : DRV_ERR_NOT_CONNECTED,
@@ -554,7 +557,7 @@ out:
  * DRV_ERR_UNKNOWN_RESOURCE. */
 static const drv_resource_t *known_resource(drv_ipc_req_t *r, const char *name, bool removing_ok)
 {
-    const drv_state_t *st = local_state(r->agent);
+    const drv_state_t *st = drv_ipc_state(r->agent);
     const drv_resource_t *res = st ? g_hash_table_lookup(st->resources, name) : NULL;
 
     if (res == NULL) {
@@ -578,7 +581,7 @@ static void op_resource_change(drv_ipc_req_t *r)
     const char *node = NULL;
     guint64 timeout = 0;
     drv_cmd_t cmd;
-    ipc_pending_t *pd;
+    drv_ipc_pending_t *pd;
     const drv_resource_t *res;
 
     memset(&cmd, 0, sizeof(cmd));
@@ -597,9 +600,9 @@ static void op_resource_change(drv_ipc_req_t *r)
         op = "resource-clear";
     }
     if (!arg_res_name(r, &name) ||
-        !arg_str(r, "node", cmd.type == DRV_CMD_RES_MOVE && strcmp(op, "resource-move") == 0,
-                 &node) ||
-        !arg_timeout(r, &timeout)) {
+        !drv_ipc_arg_str(r, "node",
+                         cmd.type == DRV_CMD_RES_MOVE && strcmp(op, "resource-move") == 0, &node) ||
+        !drv_ipc_arg_timeout(r, &timeout)) {
         return;
     }
     res = known_resource(r, name, cmd.type == DRV_CMD_RES_REMOVE);
@@ -621,7 +624,7 @@ static void op_resource_change(drv_ipc_req_t *r)
             for (size_t i = 0; i < v.n_members; i++) {
                 pn.member = pn.member || v.members[i].nodeid == ni->id;
             }
-            if (drv_place_check(local_state(a), res, &pn, &why) != 0) {
+            if (drv_place_check(drv_ipc_state(a), res, &pn, &why) != 0) {
                 qb_log(LOG_INFO, "Refused resource-move %s to %s: %s", name, node, why);
                 drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_CANNOT_PLACE, why);
                 return;
@@ -630,13 +633,13 @@ static void op_resource_change(drv_ipc_req_t *r)
         cmd.value = node;
     }
     cmd.name = name;
-    pd = pending_new(r, op);
+    pd = drv_ipc_pending_new(r, op);
     pd->name = g_strdup(name);
     json_object_set_string_member(pd->extra, "op", op);
     json_object_set_string_member(pd->extra, "name", name);
     pd->what =
         node ? g_strdup_printf("%s %s to %s", op, name, node) : g_strdup_printf("%s %s", op, name);
-    submit_cmd(r->ud, &cmd, timeout, pd);
+    drv_ipc_submit(r->ud, &cmd, timeout, pd);
 }
 
 static void op_resource_list(drv_ipc_req_t *r)
@@ -650,7 +653,7 @@ static void op_resource_show(drv_ipc_req_t *r)
     bool with_xml = false;
     JsonNode *n;
 
-    if (!arg_res_name(r, &name) || !arg_bool(r, "xml", false, &with_xml)) {
+    if (!arg_res_name(r, &name) || !drv_ipc_arg_bool(r, "xml", false, &with_xml)) {
         return;
     }
     n = drv_status_resource_json(r->agent, name, with_xml);
@@ -665,7 +668,7 @@ static void op_resource_show(drv_ipc_req_t *r)
 
 static void op_property_list(drv_ipc_req_t *r)
 {
-    const drv_state_t *st = local_state(r->agent);
+    const drv_state_t *st = drv_ipc_state(r->agent);
     g_autoptr(JsonBuilder) b = json_builder_new();
     size_t n = 0;
     const drv_prop_t *all = drv_prop_all(&n);
@@ -729,16 +732,28 @@ static void op_property_change(drv_ipc_req_t *r)
     g_autofree char *skey = NULL;
     guint64 timeout = 0;
     drv_cmd_t cmd;
-    ipc_pending_t *pd;
+    drv_ipc_pending_t *pd;
 
-    if (!arg_str(r, "key", true, &key) || !arg_str(r, "value", set, &value) ||
-        !arg_timeout(r, &timeout)) {
+    if (!drv_ipc_arg_str(r, "key", true, &key) || !drv_ipc_arg_str(r, "value", set, &value) ||
+        !drv_ipc_arg_timeout(r, &timeout)) {
         return;
     }
     /* an unknown key is refused for unset too, with the list of valid ones */
     if ((drv_prop_lookup(key) == NULL && drv_prop_parse(key, "", NULL, &err) != 0) ||
         (set && drv_prop_parse(key, value, &canon, &err) != 0)) {
         drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS, err);
+        return;
+    }
+    /* freeze leaves VMs running without quorum: only safe when the other side can be
+     * powered off, i.e. with a fence device (the apply does not check this: a device removed
+     * later is refused by fence-device-remove while freeze is set) */
+    if (set && drv_prop_lookup(key)->id == DRV_PROP_NO_QUORUM_POLICY &&
+        strcmp(canon, "freeze") == 0 &&
+        (drv_ipc_state(r->agent) == NULL ||
+         g_hash_table_size(drv_ipc_state(r->agent)->fence_devices) == 0)) {
+        drv_ipc_reply_rc(r->client, r->msg_id, DRV_ERR_BAD_ARGS,
+                         "no-quorum-policy freeze is only allowed with power fencing "
+                         "configured: add a fence device first (drover fence device add)");
         return;
     }
     if (r->agent->cluster == NULL) {
@@ -750,7 +765,7 @@ static void op_property_change(drv_ipc_req_t *r)
     cmd.type = set ? DRV_CMD_SETTING_SET : DRV_CMD_SETTING_DEL;
     cmd.name = skey;
     cmd.value = set ? canon : NULL;
-    pd = pending_new(r, op);
+    pd = drv_ipc_pending_new(r, op);
     pd->what =
         set ? g_strdup_printf("%s %s=%s", op, key, canon) : g_strdup_printf("%s %s", op, key);
     json_object_set_string_member(pd->extra, "op", op);
@@ -760,7 +775,7 @@ static void op_property_change(drv_ipc_req_t *r)
     } else {
         json_object_set_string_member(pd->extra, "value", drv_prop_lookup(key)->def);
     }
-    submit_cmd(r->ud, &cmd, timeout, pd);
+    drv_ipc_submit(r->ud, &cmd, timeout, pd);
 }
 
 static const drv_ipc_op_t ops[] = {
@@ -778,13 +793,24 @@ static const drv_ipc_op_t ops[] = {
     {"property-list", op_property_list},
     {"property-set", op_property_change},
     {"property-unset", op_property_change},
+    {"fence-device-add", drv_ipc_op_fence_device_add},
+    {"fence-device-remove", drv_ipc_op_fence_device_remove},
+    {"fence-device-list", drv_ipc_op_fence_device_list},
+    {"fence-device-show", drv_ipc_op_fence_device_show},
+    {"fence-level-add", drv_ipc_op_fence_level_add},
+    {"fence-level-remove", drv_ipc_op_fence_level_remove},
+    {"fence-level-list", drv_ipc_op_fence_level_list},
+    {"fence-history", drv_ipc_op_fence_history},
+    {"fence-status", drv_ipc_op_fence_status},
+    {"node-fence", drv_ipc_op_node_fence},
+    {"node-confirm-down", drv_ipc_op_node_confirm_down},
 };
 
 /* The agent's request_done listener: the verdict of a change a client waits for. */
 static bool request_done(void *ud, uint64_t req_id, int rc)
 {
     drv_ipc_handlers_t *h = ud;
-    ipc_pending_t *pd = g_hash_table_lookup(h->pending, &req_id);
+    drv_ipc_pending_t *pd = g_hash_table_lookup(h->pending, &req_id);
 
     if (pd == NULL) {
         if (!h->in_submit) {

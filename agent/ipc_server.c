@@ -33,6 +33,7 @@ struct drv_ipc_client {
     qb_ipcs_connection_t *conn;
     bool closed;
     pid_t pid;
+    uid_t uid;              /* from the accept check; (uid_t)-1 when not known */
     unsigned int in_flight; /* requests received and not answered yet */
 };
 
@@ -306,6 +307,11 @@ pid_t drv_ipc_client_pid(const drv_ipc_client_t *cl)
     return cl->pid;
 }
 
+uid_t drv_ipc_client_uid(const drv_ipc_client_t *cl)
+{
+    return cl->uid;
+}
+
 /* --- libqb service handlers ----------------------------------------------------------- */
 
 /* libqb gives the service handlers no user data: the service's context is stored with
@@ -318,6 +324,7 @@ static drv_ipc_t *conn_ipc(qb_ipcs_connection_t *c)
 static int32_t ipc_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
     drv_ipc_t *ipc = conn_ipc(c);
+    drv_ipc_client_t *cl;
     struct group *gr;
 
     if (ipc == NULL || ipc->agent->shutting_down) {
@@ -333,14 +340,23 @@ static int32_t ipc_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
     if (gr != NULL) {
         qb_ipcs_connection_auth_set(c, -1, gr->gr_gid, S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP);
     }
+    /* the client is made here, where its uid is known (libqb has no getter for it); it is
+     * completed in ipc_created and freed in ipc_destroyed */
+    cl = g_new0(drv_ipc_client_t, 1);
+    cl->uid = uid;
+    qb_ipcs_context_set(c, cl);
     return 0;
 }
 
 static void ipc_created(qb_ipcs_connection_t *c)
 {
-    drv_ipc_client_t *cl = g_new0(drv_ipc_client_t, 1);
+    drv_ipc_client_t *cl = qb_ipcs_context_get(c);
     struct qb_ipcs_connection_stats st;
 
+    if (cl == NULL) {
+        cl = g_new0(drv_ipc_client_t, 1);
+        cl->uid = (uid_t)-1;
+    }
     cl->ipc = conn_ipc(c);
     cl->conn = c;
     memset(&st, 0, sizeof(st));

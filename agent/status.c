@@ -1,10 +1,15 @@
-/* The JSON bodies of the `status`, `node-list`, `resource-list` and `resource-show` replies
- * (documented in docs/cli.md). */
+/* The JSON bodies of the `status`, `node-list`, `resource-list` and `resource-show` replies,
+ * each node's fencing state among them (documented in docs/cli.md). */
 #include "config.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "drover/walltime.h"
 #include "agent.h"
+#include "drv_ha.h"
+#include "drv_props.h"
 
 const char *drv_phase_str(drv_phase_t p)
 {
@@ -27,6 +32,8 @@ static const drv_state_t *current_state(drv_agent_t *a)
     return a->loaded;
 }
 
+static void add_str_or_null(JsonBuilder *b, const char *member, const char *value);
+
 static bool is_member(const drv_cluster_view_t *v, uint32_t id)
 {
     for (size_t i = 0; i < v->n_members; i++) {
@@ -37,10 +44,140 @@ static bool is_member(const drv_cluster_view_t *v, uint32_t id)
     return false;
 }
 
+static void get_view(drv_agent_t *a, drv_cluster_view_t *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (a->cluster != NULL) {
+        drv_cluster_get_view(a->cluster, v);
+    }
+}
+
+bool drv_status_node_online(drv_agent_t *a, const char *name)
+{
+    const drv_cs_info_t *info = drv_cs_info(a->cs);
+    const drv_nodeinfo_t *n = name ? drv_cs_node_by_name(a->cs, name) : NULL;
+    drv_cluster_view_t v;
+
+    get_view(a, &v);
+    return n != NULL && info->connected && is_member(&v, n->id);
+}
+
+/* The nodelist as the HA decisions see it (membership, published capacity and watchdog, as
+ * ha/runtime.c's coordinate() builds it; absence not measured here). Strings borrowed. */
+static drv_ha_node_t *ha_nodes(drv_agent_t *a, const drv_state_t *st, const drv_cluster_view_t *v)
+{
+    const drv_cs_info_t *info = drv_cs_info(a->cs);
+    drv_ha_node_t *nodes = g_new0(drv_ha_node_t, info->nodes->len + 1);
+
+    for (guint i = 0; i < info->nodes->len; i++) {
+        const drv_nodeinfo_t *n = g_ptr_array_index(info->nodes, i);
+        g_autofree char *key = g_strdup_printf("capacity/%s", n->name);
+        g_autofree char *wkey = g_strdup_printf("watchdog/%s", n->name);
+        const char *cap = st ? g_hash_table_lookup(st->settings, key) : NULL;
+        const char *wd = st ? g_hash_table_lookup(st->settings, wkey) : NULL;
+        unsigned long long cpu = 0, mem = 0;
+
+        nodes[i].name = n->name;
+        nodes[i].member = info->connected && is_member(v, n->id);
+        if (cap == NULL || sscanf(cap, "%llu %llu", &cpu, &mem) != 2) {
+            cpu = mem = 0;
+        }
+        nodes[i].cpu = (int64_t)cpu;
+        nodes[i].memory_mib = (int64_t)mem;
+        nodes[i].watchdog_ms = wd ? g_ascii_strtoull(wd, NULL, 10) : 0;
+    }
+    return nodes;
+}
+
+/* "fenced by n1 via d (level 1)" -> "fenced at T by n1 via d (level 1)"; likewise
+ * "confirmed down by ..."; anything else (the watchdog rule) -> "down at T: HOW". */
+static char *down_text(const char *how, uint64_t at)
+{
+    static const char *const verbs[] = {"fenced", "confirmed down"};
+    char t[DRV_WALL_MS_LEN];
+
+    drv_wall_ms_format(at, t, sizeof(t));
+    how = how ? how : "";
+    for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
+        size_t n = strlen(verbs[i]);
+
+        if (strncmp(how, verbs[i], n) == 0 && strncmp(how + n, " by ", 4) == 0) {
+            return g_strdup_printf("%s at %s%s", verbs[i], t, how + n);
+        }
+    }
+    return g_strdup_printf("down at %s: %s", t, how);
+}
+
+const char *drv_status_fence_state(const drv_state_t *st, const struct drv_ha_node *nodes,
+                                   size_t n_nodes, size_t i, char **text, char **why)
+{
+    const drv_ha_node_t *x = &nodes[i];
+    const drv_node_fence_t *f = st ? drv_state_node_fence(st, x->name) : NULL;
+
+    *why = NULL;
+    if (f != NULL && f->op != 0) {
+        *text = g_strdup_printf(
+            "UNCLEAN (fencing): %s by %s%s, %u failed round%s", f->op_action ? f->op_action : "off",
+            f->op_executor ? f->op_executor : "?", f->op_operator ? " (asked by the operator)" : "",
+            f->op_failures, f->op_failures == 1 ? "" : "s");
+        return "fencing";
+    }
+    if (x->member) {
+        *text = g_strdup("online");
+        return "online";
+    }
+    if (f != NULL && f->down) {
+        *text = down_text(f->down_how, f->down_at);
+        return "down";
+    }
+    if (st != NULL && (*why = drv_ha_fence_needed(st, nodes, n_nodes, x->name)) != NULL) {
+        g_autoptr(GPtrArray) levels = drv_state_fence_levels_for(st, x->name);
+
+        *text = g_strdup_printf("UNCLEAN (%s): %s",
+                                !drv_prop_bool(st, DRV_PROP_FENCING_ENABLED) ? "fencing disabled"
+                                : levels->len == 0                           ? "no fence device"
+                                                   : "waiting for fencing",
+                                *why);
+        return "unclean";
+    }
+    *text = g_strdup("OFFLINE (clean)");
+    return "offline";
+}
+
+/* "fence": what the cluster knows about fencing NODES[I] (docs/cli.md, "Fencing states"). */
+static void add_fence_state(JsonBuilder *b, const drv_state_t *st, const drv_ha_node_t *nodes,
+                            size_t n_nodes, size_t i)
+{
+    const drv_node_fence_t *f = st ? drv_state_node_fence(st, nodes[i].name) : NULL;
+    g_autofree char *why = NULL;
+    g_autofree char *text = NULL;
+    const char *state = drv_status_fence_state(st, nodes, n_nodes, i, &text, &why);
+    bool open = f != NULL && f->op != 0;
+
+    json_builder_set_member_name(b, "fence");
+    json_builder_begin_object(b);
+    add_str_or_null(b, "state", state);
+    add_str_or_null(b, "text", text);
+    add_str_or_null(b, "reason", why);
+    json_builder_set_member_name(b, "op");
+    json_builder_add_int_value(b, open ? (gint64)f->op : 0);
+    add_str_or_null(b, "action", open ? f->op_action : NULL);
+    add_str_or_null(b, "executor", open ? f->op_executor : NULL);
+    json_builder_set_member_name(b, "failures");
+    json_builder_add_int_value(b, open ? f->op_failures : 0);
+    json_builder_set_member_name(b, "down");
+    json_builder_add_boolean_value(b, f != NULL && f->down);
+    add_str_or_null(b, "down_how", f != NULL && f->down ? f->down_how : NULL);
+    json_builder_set_member_name(b, "down_at_ms");
+    json_builder_add_int_value(b, f != NULL && f->down ? (gint64)f->down_at : 0);
+    json_builder_end_object(b);
+}
+
 static void add_nodes(JsonBuilder *b, drv_agent_t *a, const drv_cluster_view_t *v)
 {
     const drv_cs_info_t *info = drv_cs_info(a->cs);
     const drv_state_t *st = current_state(a);
+    g_autofree drv_ha_node_t *hn = ha_nodes(a, st, v);
 
     json_builder_set_member_name(b, "nodes");
     json_builder_begin_array(b);
@@ -72,17 +209,10 @@ static void add_nodes(JsonBuilder *b, drv_agent_t *a, const drv_cluster_view_t *
         json_builder_add_boolean_value(b, adm.maintenance);
         json_builder_set_member_name(b, "admin");
         json_builder_add_string_value(b, drv_node_admin_str(adm));
+        add_fence_state(b, st, hn, info->nodes->len, i);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
-}
-
-static void get_view(drv_agent_t *a, drv_cluster_view_t *v)
-{
-    memset(v, 0, sizeof(*v));
-    if (a->cluster != NULL) {
-        drv_cluster_get_view(a->cluster, v);
-    }
 }
 
 JsonNode *drv_node_list_json(drv_agent_t *a)
@@ -367,6 +497,13 @@ JsonNode *drv_status_json(drv_agent_t *a)
     }
     json_builder_end_array(b);
     add_nodes(b, a, &v);
+    json_builder_set_member_name(b, "fencing");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "enabled");
+    json_builder_add_boolean_value(b, drv_prop_bool(st, DRV_PROP_FENCING_ENABLED));
+    json_builder_set_member_name(b, "devices");
+    json_builder_add_int_value(b, st ? g_hash_table_size(st->fence_devices) : 0);
+    json_builder_end_object(b);
     add_resources(b, st);
     json_builder_end_object(b);
     return json_builder_get_root(b);

@@ -6,10 +6,17 @@
 #include <stdbool.h>
 #include <json-glib/json-glib.h>
 
+#include "drv_fence.h"
 #include "drv_state.h"
 
 #define DRV_CLI_DEFAULT_IPC "drover"
 #define DRV_CLI_DEFAULT_TIMEOUT_S 10
+/* `node fence` waits this long for the fencing to succeed unless --timeout says otherwise */
+#define DRV_CLI_FENCE_TIMEOUT_S 120
+/* ... and asks droverd how it goes this often */
+#define DRV_CLI_FENCE_POLL_MS 250
+/* exit status when Ctrl-C stops the wait of `node fence` (the fencing goes on) */
+#define DRV_CLI_EXIT_INTERRUPTED 130
 
 typedef enum drv_cli_cmd {
     DRV_CLI_NONE = 0,
@@ -30,6 +37,16 @@ typedef enum drv_cli_cmd {
     DRV_CLI_PROP_LIST,
     DRV_CLI_PROP_SET,
     DRV_CLI_PROP_UNSET,
+    DRV_CLI_FENCE_DEV_ADD,
+    DRV_CLI_FENCE_DEV_REMOVE,
+    DRV_CLI_FENCE_DEV_LIST,
+    DRV_CLI_FENCE_DEV_SHOW,
+    DRV_CLI_FENCE_LEVEL_ADD,
+    DRV_CLI_FENCE_LEVEL_REMOVE,
+    DRV_CLI_FENCE_LEVEL_LIST,
+    DRV_CLI_FENCE_HISTORY,
+    DRV_CLI_NODE_FENCE,
+    DRV_CLI_NODE_CONFIRM_DOWN,
 } drv_cli_cmd_t;
 
 /* Largest domain XML file `resource add` sends (the replicated state's limit). */
@@ -67,6 +84,19 @@ typedef struct drv_cli_args {
     /* property set KEY VALUE | property unset KEY */
     char *prop_key;
     char *prop_value; /* canonical form (drv_prop_parse) */
+    /* fence device add NAME --agent PATH [--param K=V]... --nodes N1,N2 |
+     * fence device remove|show NAME */
+    char *dev_name;
+    char *agent;
+    drv_fence_params_t *params; /* checked as given (drv_fence_params_parse); NULL: none */
+    GPtrArray *fence_nodes;     /* char *, --nodes in order (NULL when not given) */
+    /* fence level add NODE INDEX DEVICE... | fence level remove NODE INDEX |
+     * fence level list [NODE] | fence history [NODE]: NODE in `node` */
+    unsigned int level_index; /* 1-9 */
+    GPtrArray *level_devices; /* char * */
+    /* node fence NODE [--reboot] | node confirm-down NODE --yes: NODE in `node` */
+    bool reboot;
+    bool yes;
     /* simulate: the remaining arguments, argv-style, sub[0] = "simulate" */
     int sub_argc;
     char **sub_argv; /* NULL-terminated, owned */
@@ -93,5 +123,16 @@ void drv_cli_print_resource(JsonObject *res);
 void drv_cli_print_json(JsonNode *node);
 /* The property-list reply: one line per property. */
 void drv_cli_print_properties(JsonObject *reply);
+/* Fencing. Parameter values of secret keys (drv_fence_param_is_secret, or marked "secret")
+ * are printed as DRV_FENCE_REDACTED whatever the reply holds. The _text functions return
+ * what the _print ones print (g_free it). */
+char *drv_cli_fence_devices_text(JsonObject *reply);
+char *drv_cli_fence_device_text(JsonObject *dev);
+void drv_cli_print_fence_devices(JsonObject *reply); /* fence-device-list */
+void drv_cli_print_fence_device(JsonObject *dev);    /* the "device" of fence-device-show */
+void drv_cli_print_fence_levels(JsonObject *reply);  /* fence-level-list */
+void drv_cli_print_fence_history(JsonObject *reply); /* fence-history */
+/* One fence history line (an "events" / "history" element) for people. */
+char *drv_cli_fence_event_text(JsonObject *e);
 
 #endif

@@ -5,9 +5,15 @@
  *            | resource add NAME --domain-xml PATH [ADD OPTIONS] | resource list
  *            | resource remove|start|stop|clear|show NAME | resource move NAME NODE
  *            | property list | property set KEY VALUE | property unset KEY
+ *            | fence device add NAME --agent PATH [--param K=V]... --nodes N1,N2,...
+ *            | fence device remove|show NAME | fence device list
+ *            | fence level add NODE INDEX DEVICE... | fence level remove NODE INDEX
+ *            | fence level list [NODE] | fence history [NODE]
+ *            | node fence NODE [--reboot] | node confirm-down NODE --yes
  *            | simulate ... | help | version
  * Global options go before the command (and, except for simulate, may also follow it);
- * resource options only after the word `resource`. */
+ * resource options only after the word `resource`, fence device options after `fence`, and
+ * --reboot / --yes after `node`. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -43,6 +49,21 @@ const char *drv_cli_usage(void)
            "  property list                every cluster property, its value and default\n"
            "  property set KEY VALUE       set a cluster property (replicated)\n"
            "  property unset KEY           back to the property's default\n"
+           "  fence device add NAME --agent PATH [--param KEY=VALUE]... --nodes N1[,N2...]\n"
+           "                               a fence device: the agent (an absolute path, on\n"
+           "                               every node) and the nodes it can fence\n"
+           "  fence device remove NAME     forget a fence device (no level may use it)\n"
+           "  fence device list            every fence device (secrets shown as ******)\n"
+           "  fence device show NAME       one fence device and the levels that use it\n"
+           "  fence level add NODE INDEX DEVICE...\n"
+           "                               set fencing level INDEX (1-9) of NODE: all DEVICEs\n"
+           "  fence level remove NODE INDEX\n"
+           "  fence level list [NODE]      the fencing levels of each node (or NODE)\n"
+           "  fence history [NODE]         the replicated fence history, oldest first\n"
+           "  node fence NODE [--reboot]   power NODE off (or reboot it) now, from this node,\n"
+           "                               and wait for it (--timeout, default 120 s)\n"
+           "  node confirm-down NODE --yes tell the cluster NODE is off: its VMs are started\n"
+           "                               elsewhere (only when it really is off)\n"
            "  simulate ...                 offline policy simulation (drover simulate --help)\n"
            "\n"
            "Options:\n"
@@ -53,8 +74,9 @@ const char *drv_cli_usage(void)
            "  -V, --version                show the version\n"
            "\n"
            "Exit status: 0 ok, 1 error, 2 bad arguments, 3 droverd not running,\n"
-           "4 no quorum, 5 unknown node or resource, 6 timeout, 7 permission denied,\n"
-           "8 the target node cannot take the VM.\n";
+           "4 no quorum, 5 unknown node, resource or fence device, 6 timeout,\n"
+           "7 permission denied, 8 the target node cannot take the VM,\n"
+           "130 Ctrl-C stopped the wait of node fence (the fencing goes on).\n";
 }
 
 void drv_cli_args_clear(drv_cli_args_t *a)
@@ -73,6 +95,15 @@ void drv_cli_args_clear(drv_cli_args_t *a)
     }
     if (a->anti_affinity != NULL) {
         g_ptr_array_free(a->anti_affinity, TRUE);
+    }
+    g_free(a->dev_name);
+    g_free(a->agent);
+    drv_fence_params_free(a->params);
+    if (a->fence_nodes != NULL) {
+        g_ptr_array_free(a->fence_nodes, TRUE);
+    }
+    if (a->level_devices != NULL) {
+        g_ptr_array_free(a->level_devices, TRUE);
     }
     g_strfreev(a->sub_argv);
     memset(a, 0, sizeof(*a));
@@ -461,6 +492,340 @@ static int parse_property(GPtrArray *words, drv_cli_args_t *out, char **err)
     return 0;
 }
 
+/* --- fence and node options ------------------------------------------------------------ */
+
+enum {
+    FO_AGENT = 1 << 0,
+    FO_PARAM = 1 << 1,
+    FO_NODES = 1 << 2,
+    NO_REBOOT = 1 << 3,
+    NO_YES = 1 << 4,
+};
+
+static const res_opt_t fence_opts[] = {
+    {"agent", FO_AGENT, true},
+    {"param", FO_PARAM, true},
+    {"nodes", FO_NODES, true},
+};
+
+static const res_opt_t node_opts[] = {
+    {"reboot", NO_REBOOT, false},
+    {"yes", NO_YES, false},
+};
+
+static int parse_fence_value(const res_opt_t *o, const char *val, drv_cli_args_t *out, char **err)
+{
+    switch (o->bit) {
+    case FO_AGENT:
+        if (val[0] != '/' || strpbrk(val, "\r\n") != NULL || strlen(val) > 1024) {
+            return fail(err, "%s",
+                        "--agent must be the absolute path of the fence agent (e.g. "
+                        "/usr/sbin/fence_ipmilan)");
+        }
+        out->agent = g_strdup(val);
+        return 1;
+    case FO_PARAM: {
+        size_t before;
+
+        if (out->params == NULL) {
+            out->params = drv_fence_params_new();
+        }
+        before = drv_fence_params_count(out->params);
+        /* the message never holds the value: it may be a password */
+        if (drv_fence_params_parse(out->params, val, err) != 0) {
+            return DRV_ERR_BAD_ARGS;
+        }
+        if (drv_fence_params_count(out->params) == before) {
+            g_autofree char *key = g_strndup(val, (gsize)(strchr(val, '=') - val));
+            return fail(err, "--param %s is given twice", key);
+        }
+        return 1;
+    }
+    default: { /* FO_NODES */
+        g_auto(GStrv) names = g_strsplit(val, ",", -1);
+
+        out->fence_nodes = g_ptr_array_new_with_free_func(g_free);
+        for (guint k = 0; names[k] != NULL; k++) {
+            if (!valid_node_name(names[k]) || strpbrk(names[k], "\t") != NULL) {
+                return fail(err, "--nodes %s: invalid node name '%s'", val, names[k]);
+            }
+            for (guint j = 0; j < k; j++) {
+                if (strcmp(names[j], names[k]) == 0) {
+                    return fail(err, "--nodes: node '%s' given twice", names[k]);
+                }
+            }
+            g_ptr_array_add(out->fence_nodes, g_strdup(names[k]));
+        }
+        return 1;
+    }
+    }
+}
+
+/* Try ARGV[*I] as an option of TABLE (the options of `fence` or of `node`). Returns 1 if
+ * consumed (its bit added to *SEEN), 0 if not one of them, or a negative code. */
+static int parse_cmd_opt(const res_opt_t *table, size_t n, int argc, char **argv, int *i,
+                         drv_cli_args_t *out, unsigned int *seen, char **err)
+{
+    const char *arg = argv[*i];
+    const char *name = arg + 2;
+    const char *val = strchr(name, '=');
+    size_t nlen = val ? (size_t)(val - name) : strlen(name);
+    const res_opt_t *o = NULL;
+
+    if (strncmp(arg, "--", 2) != 0) {
+        return 0;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (strlen(table[k].name) == nlen && strncmp(table[k].name, name, nlen) == 0) {
+            o = &table[k];
+        }
+    }
+    if (o == NULL) {
+        return 0;
+    }
+    if (!o->has_value) {
+        if (val != NULL) {
+            return fail(err, "option '--%s' takes no value", o->name);
+        }
+        *seen |= o->bit;
+        if (o->bit == NO_REBOOT) {
+            out->reboot = true;
+        } else {
+            out->yes = true;
+        }
+        return 1;
+    }
+    if (val != NULL) {
+        val++;
+    } else {
+        if (*i + 1 >= argc) {
+            return fail(err, "option '--%s' needs a value", o->name);
+        }
+        val = argv[++*i];
+    }
+    if ((*seen & o->bit) && o->bit != FO_PARAM) {
+        return fail(err, "option '--%s' given twice", o->name);
+    }
+    *seen |= o->bit;
+    return parse_fence_value(o, val, out, err);
+}
+
+/* The device of `fence device add`, checked by the rules droverd and the apply use. */
+static int check_device(drv_cli_args_t *out, char **err)
+{
+    drv_fence_dev_t *d;
+    const char *why = NULL;
+    char *msg = NULL;
+    int rc;
+
+    if (out->agent == NULL) {
+        return fail(err, "%s", "fence device add needs --agent PATH");
+    }
+    if (out->fence_nodes == NULL) {
+        return fail(err, "%s", "fence device add needs --nodes N1[,N2...]: the nodes it can fence");
+    }
+    d = drv_fence_dev_new(out->dev_name, out->agent);
+    for (size_t k = 0; out->params != NULL && k < drv_fence_params_count(out->params); k++) {
+        g_ptr_array_add(d->keys, g_strdup(drv_fence_params_key(out->params, k)));
+        g_ptr_array_add(d->vals, g_strdup(drv_fence_params_value(out->params, k)));
+    }
+    for (guint k = 0; k < out->fence_nodes->len; k++) {
+        g_ptr_array_add(d->nodes, g_strdup(g_ptr_array_index(out->fence_nodes, k)));
+    }
+    rc = drv_fence_dev_validate(d, &why);
+    drv_fence_dev_free(d);
+    if (rc != 0) {
+        return fail(err, "%s", why ? why : "invalid fence device");
+    }
+    /* what the agent would get on its stdin must fit (the file itself is droverd's check) */
+    if (drv_fence_validate(out->agent, out->params, NULL, false, &msg) != 0) {
+        *err = msg;
+        return DRV_ERR_BAD_ARGS;
+    }
+    return 0;
+}
+
+static int parse_index(const char *s, unsigned int *out, char **err)
+{
+    guint64 v = 0;
+
+    if (!g_ascii_string_to_unsigned(s, 10, 1, DRV_FENCE_MAX_LEVEL, &v, NULL)) {
+        return fail(err, "the fencing level INDEX must be a number from 1 to 9, not '%s'", s);
+    }
+    *out = (unsigned int)v;
+    return 0;
+}
+
+static int parse_fence_node(const char *node, drv_cli_args_t *out, char **err)
+{
+    if (!valid_node_name(node)) {
+        return fail(err, "invalid node name '%s'", node);
+    }
+    out->node = g_strdup(node);
+    return 0;
+}
+
+/* fence device ... | fence level ... | fence history [NODE] */
+static int parse_fence(GPtrArray *words, unsigned int seen, drv_cli_args_t *out, char **err)
+{
+    const char *what = words->len > 1 ? g_ptr_array_index(words, 1) : NULL;
+    const char *verb = words->len > 2 ? g_ptr_array_index(words, 2) : NULL;
+    guint nargs = words->len > 3 ? words->len - 3 : 0;
+    int rc;
+
+    if (what == NULL) {
+        return fail(err, "%s", "fence needs a subcommand: device, level or history");
+    }
+    if (strcmp(what, "history") == 0) {
+        if (seen != 0) {
+            return fail(err, "%s", "fence history takes no option");
+        }
+        if (words->len > 3) {
+            return fail(err, "%s", "fence history takes at most one NODE");
+        }
+        if (verb != NULL && (rc = parse_fence_node(verb, out, err)) != 0) {
+            return rc;
+        }
+        out->cmd = DRV_CLI_FENCE_HISTORY;
+        return 0;
+    }
+    if (strcmp(what, "device") == 0) {
+        if (verb == NULL) {
+            return fail(err, "%s", "fence device needs a subcommand: add, remove, list or show");
+        }
+        if (strcmp(verb, "list") == 0) {
+            out->cmd = DRV_CLI_FENCE_DEV_LIST;
+            if (nargs != 0) {
+                return fail(err, "%s", "fence device list takes no argument");
+            }
+        } else if (strcmp(verb, "add") == 0 || strcmp(verb, "remove") == 0 ||
+                   strcmp(verb, "show") == 0) {
+            const char *name = nargs == 1 ? g_ptr_array_index(words, 3) : NULL;
+
+            if (name == NULL) {
+                return fail(err, "fence device %s needs exactly one NAME", verb);
+            }
+            if (!drv_resource_name_valid(name)) {
+                return fail(err,
+                            "invalid fence device name '%s' (1-64 characters of A-Z a-z 0-9 _ . "
+                            "-, not starting with - or .)",
+                            name);
+            }
+            out->dev_name = g_strdup(name);
+            out->cmd = verb[0] == 'a'   ? DRV_CLI_FENCE_DEV_ADD
+                       : verb[0] == 'r' ? DRV_CLI_FENCE_DEV_REMOVE
+                                        : DRV_CLI_FENCE_DEV_SHOW;
+        } else {
+            return fail(err, "unknown fence device subcommand '%s' (add, remove, list, show)",
+                        verb);
+        }
+        if (out->cmd != DRV_CLI_FENCE_DEV_ADD) {
+            if (seen != 0) {
+                out->cmd = DRV_CLI_NONE;
+                return fail(err, "%s",
+                            "--agent, --param and --nodes are options of fence device add");
+            }
+            return 0;
+        }
+        rc = check_device(out, err);
+        if (rc != 0) {
+            out->cmd = DRV_CLI_NONE;
+        }
+        return rc;
+    }
+    if (strcmp(what, "level") != 0) {
+        return fail(err, "unknown fence subcommand '%s' (device, level, history)", what);
+    }
+    if (verb == NULL) {
+        return fail(err, "%s", "fence level needs a subcommand: add, remove or list");
+    }
+    if (seen != 0) {
+        return fail(err, "%s", "--agent, --param and --nodes are options of fence device add");
+    }
+    if (strcmp(verb, "list") == 0) {
+        if (nargs > 1) {
+            return fail(err, "%s", "fence level list takes at most one NODE");
+        }
+        if (nargs == 1 && (rc = parse_fence_node(g_ptr_array_index(words, 3), out, err)) != 0) {
+            return rc;
+        }
+        out->cmd = DRV_CLI_FENCE_LEVEL_LIST;
+        return 0;
+    }
+    if (strcmp(verb, "remove") == 0) {
+        if (nargs != 2) {
+            return fail(err, "%s", "fence level remove needs NODE and INDEX");
+        }
+    } else if (strcmp(verb, "add") == 0) {
+        if (nargs < 3) {
+            return fail(err, "%s", "fence level add needs NODE, INDEX and at least one DEVICE");
+        }
+        if (nargs - 2 > 16) {
+            return fail(err, "%s", "a fencing level has at most 16 devices");
+        }
+    } else {
+        return fail(err, "unknown fence level subcommand '%s' (add, remove, list)", verb);
+    }
+    if ((rc = parse_fence_node(g_ptr_array_index(words, 3), out, err)) != 0 ||
+        (rc = parse_index(g_ptr_array_index(words, 4), &out->level_index, err)) != 0) {
+        return rc;
+    }
+    if (verb[0] == 'r') {
+        out->cmd = DRV_CLI_FENCE_LEVEL_REMOVE;
+        return 0;
+    }
+    out->level_devices = g_ptr_array_new_with_free_func(g_free);
+    for (guint k = 5; k < words->len; k++) {
+        const char *d = g_ptr_array_index(words, k);
+
+        if (!drv_resource_name_valid(d)) {
+            return fail(err, "invalid fence device name '%s'", d);
+        }
+        for (guint j = 0; j < out->level_devices->len; j++) {
+            if (strcmp(g_ptr_array_index(out->level_devices, j), d) == 0) {
+                return fail(err, "fence device '%s' given twice", d);
+            }
+        }
+        g_ptr_array_add(out->level_devices, g_strdup(d));
+    }
+    out->cmd = DRV_CLI_FENCE_LEVEL_ADD;
+    return 0;
+}
+
+#define CONFIRM_DOWN_DANGER                                                                        \
+    "node confirm-down tells the cluster that %s is powered off: its VMs will then be started "    \
+    "on other nodes. If %s is in fact still running them (hung, or only cut off from the "         \
+    "network), each of those VMs will run twice and may destroy its disks. Make sure %s is off "   \
+    "(or fence it: drover node fence %s), then repeat with --yes"
+
+/* node fence NODE [--reboot] | node confirm-down NODE --yes */
+static int parse_node_fencing(GPtrArray *words, unsigned int seen, drv_cli_args_t *out, char **err)
+{
+    const char *verb = g_ptr_array_index(words, 1);
+    bool fence = strcmp(verb, "fence") == 0;
+    const char *node;
+    int rc;
+
+    if (words->len != 3) {
+        return fail(err, "node %s needs exactly one NODE", verb);
+    }
+    if (fence && (seen & NO_YES)) {
+        return fail(err, "%s", "--yes is an option of node confirm-down");
+    }
+    if (!fence && (seen & NO_REBOOT)) {
+        return fail(err, "%s", "--reboot is an option of node fence");
+    }
+    node = g_ptr_array_index(words, 2);
+    if ((rc = parse_fence_node(node, out, err)) != 0) {
+        return rc;
+    }
+    if (!fence && !out->yes) {
+        return fail(err, CONFIRM_DOWN_DANGER, node, node, node, node);
+    }
+    out->cmd = fence ? DRV_CLI_NODE_FENCE : DRV_CLI_NODE_CONFIRM_DOWN;
+    return 0;
+}
+
 typedef struct node_verb {
     const char *verb;
     const char *attr;
@@ -478,6 +843,7 @@ int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err)
 {
     g_autoptr(GPtrArray) words = g_ptr_array_new();
     unsigned int res_seen = 0;
+    unsigned int cmd_seen = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -499,6 +865,20 @@ int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err)
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
             if (words->len > 0 && strcmp(g_ptr_array_index(words, 0), "resource") == 0) {
                 rc = parse_resource_opt(argc, argv, &i, out, &res_seen, err);
+                if (rc < 0) {
+                    return rc;
+                }
+                if (rc > 0) {
+                    continue;
+                }
+            }
+            if (words->len > 0 && (strcmp(g_ptr_array_index(words, 0), "fence") == 0 ||
+                                   strcmp(g_ptr_array_index(words, 0), "node") == 0)) {
+                bool is_fence = strcmp(g_ptr_array_index(words, 0), "fence") == 0;
+
+                rc = parse_cmd_opt(is_fence ? fence_opts : node_opts,
+                                   is_fence ? G_N_ELEMENTS(fence_opts) : G_N_ELEMENTS(node_opts),
+                                   argc, argv, &i, out, &cmd_seen, err);
                 if (rc < 0) {
                     return rc;
                 }
@@ -559,14 +939,24 @@ int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err)
     if (strcmp(cmd, "property") == 0) {
         return parse_property(words, out, err);
     }
+    if (strcmp(cmd, "fence") == 0) {
+        return parse_fence(words, cmd_seen, out, err);
+    }
     if (strcmp(cmd, "node") != 0) {
         return fail(err, "unknown command '%s' (try: drover --help)", cmd);
     }
     if (words->len < 2) {
         return fail(err, "%s",
-                    "node needs a subcommand: list, standby, online, maintenance or ready");
+                    "node needs a subcommand: list, standby, online, maintenance, ready, fence "
+                    "or confirm-down");
     }
     const char *verb = g_ptr_array_index(words, 1);
+    if (strcmp(verb, "fence") == 0 || strcmp(verb, "confirm-down") == 0) {
+        return parse_node_fencing(words, cmd_seen, out, err);
+    }
+    if (cmd_seen != 0) {
+        return fail(err, "%s", "--reboot and --yes are options of node fence and confirm-down");
+    }
     if (strcmp(verb, "list") == 0) {
         if (words->len > 2) {
             return fail(err, "node list takes no argument (got '%s')",
@@ -594,6 +984,8 @@ int drv_cli_parse(int argc, char **argv, drv_cli_args_t *out, char **err)
         out->value = node_verbs[k].value;
         return 0;
     }
-    return fail(err, "unknown node subcommand '%s' (list, standby, online, maintenance, ready)",
+    return fail(err,
+                "unknown node subcommand '%s' (list, standby, online, maintenance, ready, fence, "
+                "confirm-down)",
                 verb);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "drover/walltime.h"
 #include "cli.h"
 
 static const char *str_member(JsonObject *o, const char *name, const char *def)
@@ -41,20 +42,32 @@ static JsonArray *array_member(JsonObject *o, const char *name)
     return (n != NULL && JSON_NODE_HOLDS_ARRAY(n)) ? json_node_get_array(n) : NULL;
 }
 
+/* One line per node; the fencing state (docs/cli.md, "Fencing states") after the admin state
+ * unless the node is simply online. */
 static void print_node_lines(JsonArray *nodes)
 {
     size_t width = 4;
+    size_t awidth = 6;
 
     for (guint i = 0; nodes != NULL && i < json_array_get_length(nodes); i++) {
         JsonObject *n = json_array_get_object_element(nodes, i);
         width = MAX(width, strlen(str_member(n, "name", "?")));
+        awidth = MAX(awidth, strlen(str_member(n, "admin", "online")));
     }
     for (guint i = 0; nodes != NULL && i < json_array_get_length(nodes); i++) {
         JsonObject *n = json_array_get_object_element(nodes, i);
-        printf("  %c %-*s  id %-5" G_GINT64_FORMAT "  %-8s  %s\n",
-               bool_member(n, "local") ? '*' : ' ', (int)width, str_member(n, "name", "?"),
-               int_member(n, "id"), bool_member(n, "online") ? "online" : "OFFLINE",
-               str_member(n, "admin", "online"));
+        JsonObject *f = obj_member(n, "fence");
+        const char *fstate = str_member(f, "state", "online");
+        g_autoptr(GString) line = g_string_new(NULL);
+
+        g_string_printf(line, "  %c %-*s  id %-5" G_GINT64_FORMAT "  %-8s  %-*s",
+                        bool_member(n, "local") ? '*' : ' ', (int)width, str_member(n, "name", "?"),
+                        int_member(n, "id"), bool_member(n, "online") ? "online" : "OFFLINE",
+                        (int)awidth, str_member(n, "admin", "online"));
+        if (f != NULL && strcmp(fstate, "online") != 0) {
+            g_string_append_printf(line, "  %s", str_member(f, "text", fstate));
+        }
+        printf("%s\n", g_strchomp(line->str));
     }
 }
 
@@ -241,6 +254,13 @@ void drv_cli_print_status(JsonObject *s)
                "until it can (see droverd's log)\n");
     }
     printf("Members:      %u\n", members ? json_array_get_length(members) : 0);
+    if (obj_member(s, "fencing") != NULL) {
+        JsonObject *f = obj_member(s, "fencing");
+        gint64 n = int_member(f, "devices");
+
+        printf("Fencing:      %s, %" G_GINT64_FORMAT " fence device%s\n",
+               bool_member(f, "enabled") ? "enabled" : "DISABLED", n, n == 1 ? "" : "s");
+    }
     printf("\nNodes (* = this node):\n");
     print_node_lines(array_member(s, "nodes"));
     {
@@ -291,5 +311,186 @@ void drv_cli_print_properties(JsonObject *reply)
 
         printf("%-25s %-10s %-16s %s\n", json_object_get_string_member_with_default(p, "key", "?"),
                value, def, json_object_get_string_member_with_default(p, "description", ""));
+    }
+}
+
+/* ---- fencing ---- */
+
+/* "k1=v1 k2=******": a value is shown only when the key is not a secret by the table droverd
+ * uses and the reply does not mark it secret. */
+static void append_params(GString *out, JsonArray *params)
+{
+    for (guint i = 0; params != NULL && i < json_array_get_length(params); i++) {
+        JsonObject *p = json_array_get_object_element(params, i);
+        const char *k = str_member(p, "key", "?");
+        bool secret = drv_fence_param_is_secret(k) || bool_member(p, "secret");
+
+        g_string_append_printf(out, "%s%s=%s", i ? " " : "", k,
+                               secret ? DRV_FENCE_REDACTED : str_member(p, "value", ""));
+    }
+}
+
+static void append_strv(GString *out, JsonArray *a, const char *sep)
+{
+    for (guint i = 0; a != NULL && i < json_array_get_length(a); i++) {
+        JsonNode *e = json_array_get_element(a, i);
+
+        g_string_append_printf(out, "%s%s", i ? sep : "",
+                               JSON_NODE_HOLDS_VALUE(e) &&
+                                       json_node_get_value_type(e) == G_TYPE_STRING
+                                   ? json_node_get_string(e)
+                                   : "?");
+    }
+}
+
+/* "n3 level 1, n4 level 1 (implicit)" */
+static void append_levels(GString *out, JsonArray *levels)
+{
+    guint n = levels ? json_array_get_length(levels) : 0;
+
+    if (n == 0) {
+        g_string_append(out, "(none)");
+    }
+    for (guint i = 0; i < n; i++) {
+        JsonObject *l = json_array_get_object_element(levels, i);
+
+        g_string_append_printf(out, "%s%s level %" G_GINT64_FORMAT "%s", i ? ", " : "",
+                               str_member(l, "node", "?"), int_member(l, "index"),
+                               bool_member(l, "implicit") ? " (implicit)" : "");
+    }
+}
+
+char *drv_cli_fence_device_text(JsonObject *d)
+{
+    GString *out = g_string_new(NULL);
+
+    if (d == NULL) {
+        g_string_append(out, "(no fence device in the reply)\n");
+        return g_string_free(out, FALSE);
+    }
+    g_string_append_printf(out, "Fence device: %s\n", str_member(d, "name", "?"));
+    g_string_append_printf(out, "Agent:        %s\n", str_member(d, "agent", "?"));
+    g_string_append(out, "Nodes:        ");
+    append_strv(out, array_member(d, "nodes"), ", ");
+    g_string_append(out, "\nParameters:   ");
+    if (array_member(d, "params") == NULL ||
+        json_array_get_length(array_member(d, "params")) == 0) {
+        g_string_append(out, "(none)");
+    }
+    append_params(out, array_member(d, "params"));
+    g_string_append(out, "\nLevels:       ");
+    append_levels(out, array_member(d, "levels"));
+    g_string_append(out, "\n");
+    return g_string_free(out, FALSE);
+}
+
+char *drv_cli_fence_devices_text(JsonObject *reply)
+{
+    JsonArray *devs = array_member(reply, "devices");
+    guint n = devs ? json_array_get_length(devs) : 0;
+    GString *out = g_string_new(NULL);
+    size_t width = 4;
+
+    if (n == 0) {
+        g_string_append(out, "No fence devices\n");
+        return g_string_free(out, FALSE);
+    }
+    for (guint i = 0; i < n; i++) {
+        width = MAX(width, strlen(str_member(json_array_get_object_element(devs, i), "name", "?")));
+    }
+    for (guint i = 0; i < n; i++) {
+        JsonObject *d = json_array_get_object_element(devs, i);
+        JsonArray *params = array_member(d, "params");
+        g_autoptr(GString) line = g_string_new(NULL);
+
+        g_string_printf(line, "  %-*s  agent %s  nodes ", (int)width, str_member(d, "name", "?"),
+                        str_member(d, "agent", "?"));
+        append_strv(line, array_member(d, "nodes"), ",");
+        if (params != NULL && json_array_get_length(params) > 0) {
+            g_string_append(line, "  params ");
+            append_params(line, params);
+        }
+        g_string_append(line, "  levels: ");
+        append_levels(line, array_member(d, "levels"));
+        g_string_append_printf(out, "%s\n", line->str);
+    }
+    return g_string_free(out, FALSE);
+}
+
+void drv_cli_print_fence_devices(JsonObject *reply)
+{
+    g_autofree char *text = drv_cli_fence_devices_text(reply);
+
+    fputs(text, stdout);
+}
+
+void drv_cli_print_fence_device(JsonObject *dev)
+{
+    g_autofree char *text = drv_cli_fence_device_text(dev);
+
+    fputs(text, stdout);
+}
+
+void drv_cli_print_fence_levels(JsonObject *reply)
+{
+    JsonArray *nodes = array_member(reply, "nodes");
+    guint n = nodes ? json_array_get_length(nodes) : 0;
+    size_t width = 4;
+
+    for (guint i = 0; i < n; i++) {
+        width =
+            MAX(width, strlen(str_member(json_array_get_object_element(nodes, i), "node", "?")));
+    }
+    printf("%-*s  %-5s  %s\n", (int)width, "NODE", "LEVEL",
+           "DEVICES (all of a level must succeed)");
+    for (guint i = 0; i < n; i++) {
+        JsonObject *nd = json_array_get_object_element(nodes, i);
+        JsonArray *levels = array_member(nd, "levels");
+        guint nl = levels ? json_array_get_length(levels) : 0;
+
+        if (nl == 0) {
+            printf("%-*s  %-5s  (no fence device: it cannot be fenced)\n", (int)width,
+                   str_member(nd, "node", "?"), "-");
+        }
+        for (guint j = 0; j < nl; j++) {
+            JsonObject *l = json_array_get_object_element(levels, j);
+            g_autoptr(GString) devs = g_string_new(NULL);
+
+            append_strv(devs, array_member(l, "devices"), ",");
+            printf("%-*s  %-5" G_GINT64_FORMAT "  %s%s\n", (int)width, str_member(nd, "node", "?"),
+                   int_member(l, "index"), devs->str,
+                   bool_member(nd, "implicit") ? " (implicit: no topology)" : "");
+        }
+    }
+}
+
+char *drv_cli_fence_event_text(JsonObject *e)
+{
+    char t[DRV_WALL_MS_LEN];
+    gint64 level = int_member(e, "level");
+    g_autofree char *lv = level > 0 ? g_strdup_printf("%" G_GINT64_FORMAT, level) : g_strdup("-");
+
+    drv_wall_ms_format((uint64_t)MAX(int_member(e, "at_ms"), 0), t, sizeof(t));
+    return g_strdup_printf("%-23s  %-8s  %-12s  %-8s  %-12s  %-5s  %-9s  %s", t,
+                           str_member(e, "target", "?"), str_member(e, "action", "?"),
+                           str_member(e, "executor", "-"), str_member(e, "device", "-"), lv,
+                           str_member(e, "result", "?"), str_member(e, "text", ""));
+}
+
+void drv_cli_print_fence_history(JsonObject *reply)
+{
+    JsonArray *h = array_member(reply, "history");
+    guint n = h ? json_array_get_length(h) : 0;
+
+    if (n == 0) {
+        printf("No fencing in the history\n");
+        return;
+    }
+    printf("%-23s  %-8s  %-12s  %-8s  %-12s  %-5s  %-9s  %s\n", "TIME", "TARGET", "ACTION",
+           "EXECUTOR", "DEVICE", "LEVEL", "RESULT", "TEXT");
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *line = drv_cli_fence_event_text(json_array_get_object_element(h, i));
+
+        printf("%s\n", g_strchomp(line));
     }
 }

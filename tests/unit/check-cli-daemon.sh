@@ -5,7 +5,10 @@
 # permission refusal, and a clean SIGTERM exit. Needs root (unshare -n); skipped otherwise.
 # Then, when corosync is installed, a one-node corosync in the same private namespaces (own
 # /run and /dev/shm) and a fresh droverd with libvirt's test driver: the resource commands end
-# to end (add, exists, libvirt's refusal, stop/move/clear/start, show, remove).
+# to end (add, exists, libvirt's refusal, stop/move/clear/start, show, remove). Last, a
+# corosync whose nodelist also has a node n2 that never joins: the fencing commands (devices,
+# levels, secrets never shown nor logged, node fence waiting for rounds that fail, confirm-down,
+# the fencing states of status, no-quorum-policy freeze).
 set -u
 : "${DROVER_BUILDDIR:?run through make check}"
 DROVERD="$DROVER_BUILDDIR/agent/droverd"
@@ -194,6 +197,51 @@ grep -q "corosync" "$tmp/err" && ok "large request carried over IPC" || bad "std
 expect 2 "add: bad resource name" $D resource add 'bad/name' --domain-xml "$tmp/vm1.xml"
 expect 2 "move without a node" $D resource move vm1
 expect 2 "--xml on a change" $D resource start vm1 --xml
+# fencing commands without corosync: refusals that need no cluster
+printf '#!/bin/sh\nexit 0\n' >"$tmp/fence_ok"
+chmod +x "$tmp/fence_ok"
+expect 0 "fence device list, none" $D fence device list
+grep -q "No fence devices" "$tmp/out" && ok "fence device list says none" || bad "stdout: $(cat "$tmp/out")"
+expect 0 "fence device list as JSON" $D --output-as json fence device list
+grep -q '"devices" : \[' "$tmp/out" && ok "JSON device list" || bad "stdout: $(cat "$tmp/out")"
+expect 0 "fence level list without corosync" $D fence level list
+expect 0 "fence history, empty" $D fence history
+grep -q "No fencing in the history" "$tmp/out" && ok "empty history" || bad "stdout: $(cat "$tmp/out")"
+expect 5 "fence device show of an unknown device" $D fence device show ghost
+grep -q "unknown fence device: ghost" "$tmp/err" && ok "unknown device message" ||
+    bad "stderr: $(cat "$tmp/err")"
+expect 5 "fence device remove of an unknown device" $D --output-as json fence device remove ghost
+grep -q '"rc" : -1018' "$tmp/out" && ok "JSON carries -1018" || bad "stdout: $(cat "$tmp/out")"
+expect 5 "fence device add for a node not in the nodelist" $D fence device add d1 \
+    --agent "$tmp/fence_ok" --param password=hunter2 --nodes ghost
+grep -q "unknown node: ghost" "$tmp/err" && ok "unknown fence target named" ||
+    bad "stderr: $(cat "$tmp/err")"
+expect 2 "fence device add with a relative agent (CLI)" $D fence device add d1 --agent fence_ok --nodes n1
+expect 2 "fence device add with a line break in a value (CLI)" $D fence device add d1 \
+    --agent "$tmp/fence_ok" --nodes n1 --param "password=hunter2
+x"
+grep -q "line break" "$tmp/err" && ! grep -q hunter2 "$tmp/err" && ok "line break refused, value not shown" ||
+    bad "stderr: $(cat "$tmp/err")"
+printf '{"op": "fence-device-add", "name": "d1", "agent": "%s", "nodes": ["n1"], "params": [{"key": "password", "value": "hunter2\\nx"}]}' \
+    "$tmp/fence_ok" >"$tmp/f1.json"
+expect 0 "fence-device-add with a line break sent raw" "$RAW" "drv-test-$$" <"$tmp/f1.json"
+grep -q '"rc":-1001' "$tmp/out" && grep -q "line break" "$tmp/out" && ! grep -q hunter2 "$tmp/out" &&
+    ok "droverd refuses a line break without echoing the value" || bad "reply: $(cat "$tmp/out")"
+printf '{"op": "fence-level-add", "node": "n1", "index": 10, "devices": ["d1"]}' >"$tmp/f2.json"
+expect 0 "fence-level-add with index 10 sent raw" "$RAW" "drv-test-$$" <"$tmp/f2.json"
+grep -q '"rc":-1001' "$tmp/out" && ok "droverd refuses level 10" || bad "reply: $(cat "$tmp/out")"
+printf '{"op": "fence-status", "node": "n1"}' >"$tmp/f3.json"
+expect 0 "fence-status without an operation sent raw" "$RAW" "drv-test-$$" <"$tmp/f3.json"
+grep -q '"rc":-1001' "$tmp/out" && ok "fence-status needs an operation" || bad "reply: $(cat "$tmp/out")"
+expect 2 "fence level add with index 0 (CLI)" $D fence level add n1 0 d1
+expect 5 "node fence of a node not in the nodelist" $D node fence ghost
+expect 2 "node confirm-down without --yes" $D node confirm-down ghost
+grep -q "will then be started on other nodes" "$tmp/err" && ok "confirm-down explains the danger" ||
+    bad "stderr: $(cat "$tmp/err")"
+expect 5 "node confirm-down of a node not in the nodelist" $D node confirm-down ghost --yes
+expect 2 "no-quorum-policy freeze without a fence device" $D property set no-quorum-policy freeze
+grep -q "only allowed with power fencing" "$tmp/err" && ok "freeze refusal says why" ||
+    bad "stderr: $(cat "$tmp/err")"
 if command -v setpriv >/dev/null 2>&1 && ! getent group haclient >/dev/null 2>&1; then
     expect 7 "nobody is refused" setpriv --reuid=65534 --regid=65534 --clear-groups $D status
 fi
@@ -370,6 +418,138 @@ EOC
     rc=$?
     dpid=
     [ "$rc" = 0 ] && ok "SIGTERM with corosync: clean exit" || bad "SIGTERM: exit $rc"
+
+    # --- fencing: a nodelist of two, n2 never joins (two_node: quorate alone) ---------------
+    kill "$cpid" && wait "$cpid"
+    cpid=
+    mkdir -p "$tmp/cs3" "$tmp/state3"
+    sed -e "s|$tmp/cs\$|$tmp/cs3|" -e 's|provider: corosync_votequorum|&\n    two_node: 1\n    wait_for_all: 0|' \
+        -e 's|^nodelist {|nodelist {\n    node {\n        name: n2\n        nodeid: 2\n        ring0_addr: 127.0.0.2\n    }|' \
+        "$tmp/corosync.conf" >"$tmp/corosync3.conf"
+    sed "s|$tmp/state\$|$tmp/state3|; s|$tmp/droverd.log|$tmp/droverd3.log|" "$tmp/drover.conf" >"$tmp/drover3.conf"
+    corosync -f -c "$tmp/corosync3.conf" >/dev/null 2>&1 &
+    cpid=$!
+    "$DROVERD" -f -c "$tmp/drover3.conf" &
+    dpid=$!
+    wait_for "droverd quorate with n2 away" status_has "^Quorum: *yes"
+    printf '#!/bin/sh\nexit 1\n' >"$tmp/fence_fail"
+    chmod +x "$tmp/fence_fail"
+    printf 'not executable' >"$tmp/fence_noexec"
+
+    expect 0 "status with n2 away" $D status
+    grep -q "^    n2  *id 2  *OFFLINE  *online  *OFFLINE (clean)" "$tmp/out" &&
+        grep -q "^Fencing: *enabled, 0 fence devices" "$tmp/out" && ok "n2 offline and clean" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 2 "fence device add: agent not executable here" $D fence device add sb-n2 \
+        --agent "$tmp/fence_noexec" --nodes n2
+    grep -q "installed on every node" "$tmp/err" && ok "agent refusal says where it must be" ||
+        bad "stderr: $(cat "$tmp/err")"
+    expect 2 "fence device add: no agent file" $D fence device add sb-n2 --agent "$tmp/none" --nodes n2
+    expect 0 "fence device add" $D fence device add sb-n2 --agent "$tmp/fence_fail" \
+        --param ipaddr=10.0.0.2 --param login=admin --param password=hunter2 --nodes n2
+    grep -q "fence device sb-n2 added" "$tmp/out" && ok "device added" || bad "stdout: $(cat "$tmp/out")"
+    expect 1 "fence device add of a name taken" $D fence device add sb-n2 --agent "$tmp/fence_ok" --nodes n2
+    grep -q "already exists" "$tmp/err" && ok "exists message" || bad "stderr: $(cat "$tmp/err")"
+    expect 0 "fence device add as JSON" $D --output-as json fence device add pdu \
+        --agent "$tmp/fence_fail" --param community=s3cret --nodes n1,n2
+    grep -q '"op" : "fence-device-add"' "$tmp/out" && ok "JSON add reply" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence device list" $D fence device list
+    grep -q "sb-n2 .*params ipaddr=10.0.0.2 login=admin password=\*\*\*\*\*\*" "$tmp/out" &&
+        grep -q "pdu .*community=\*\*\*\*\*\*  levels: n1 level 1 (implicit), n2 level 1 (implicit)" "$tmp/out" &&
+        ok "list shows devices redacted, with their implicit levels" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence device show as JSON" $D --output-as json fence device show sb-n2
+    grep -q '"value" : "\*\*\*\*\*\*"' "$tmp/out" && grep -q '"value" : "10.0.0.2"' "$tmp/out" &&
+        ok "JSON show redacted" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence level add" $D fence level add n2 1 sb-n2 pdu
+    expect 0 "fence level add replaces the level" $D fence level add n2 1 sb-n2
+    grep -q "fencing level 1 of n2: sb-n2 (replaced)" "$tmp/out" && ok "level replaced" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence level add 2" $D fence level add n2 2 pdu
+    expect 5 "fence level add of an unknown device" $D fence level add n2 3 nodev
+    expect 2 "fence level add of a device that does not list the node" $D fence level add n1 1 sb-n2
+    expect 5 "fence level add for a node not in the nodelist" $D fence level add n9 1 pdu
+    expect 0 "fence level list" $D fence level list
+    grep -q "^n1  *1  *pdu (implicit: no topology)" "$tmp/out" && grep -q "^n2  *1  *sb-n2$" "$tmp/out" &&
+        grep -q "^n2  *2  *pdu$" "$tmp/out" && ok "levels listed, implicit ones marked" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence level list n2 as JSON" $D --output-as json fence level list n2
+    grep -q '"implicit" : false' "$tmp/out" && ok "JSON level list" || bad "stdout: $(cat "$tmp/out")"
+    expect 1 "fence device remove of a device a level uses" $D fence device remove pdu
+    grep -q "used by fencing level 2 of n2" "$tmp/err" && ok "busy message names the level" ||
+        bad "stderr: $(cat "$tmp/err")"
+    expect 2 "fence level remove of a missing level" $D fence level remove n2 5
+    expect 0 "fence level remove" $D fence level remove n2 2
+    expect 0 "fence device show" $D fence device show pdu
+    grep -q "^Levels: *n1 level 1 (implicit)$" "$tmp/out" && ok "show lists the levels that use it" ||
+        bad "stdout: $(cat "$tmp/out")"
+
+    expect 0 "no-quorum-policy freeze with a fence device" $D property set no-quorum-policy freeze
+    expect 0 "fence device remove pdu" $D fence device remove pdu
+    expect 0 "fence level remove n2 1" $D fence level remove n2 1
+    expect 1 "the last fence device is kept while freeze is set" $D fence device remove sb-n2
+    grep -q "no-quorum-policy is freeze" "$tmp/err" && ok "freeze keeps the last device" ||
+        bad "stderr: $(cat "$tmp/err")"
+    expect 0 "property unset no-quorum-policy" $D property unset no-quorum-policy
+
+    expect 2 "node fence of this node" $D node fence n1
+    grep -q "n1 is this node" "$tmp/err" && ok "local fencing refused" || bad "stderr: $(cat "$tmp/err")"
+    expect 2 "confirm-down of this node" $D node confirm-down n1 --yes
+    expect 6 "node fence waits, then times out" $D --timeout 3 node fence n2
+    grep -q "^fencing of n2 (off) begun: operation [0-9]*, run by n1" "$tmp/out" &&
+        grep -q "^n2: a fencing round failed" "$tmp/out" && grep -q "not fenced after 3 s" "$tmp/err" &&
+        ok "node fence shows the operation, failed rounds and the timeout" ||
+        bad "stdout: $(cat "$tmp/out"); stderr: $(cat "$tmp/err")"
+    expect 1 "a second node fence while the first is in progress" $D node fence n2
+    grep -q "already in progress" "$tmp/err" && ok "busy fencing refused" || bad "stderr: $(cat "$tmp/err")"
+    expect 0 "status while fencing" $D status
+    grep -q "^    n2 .*UNCLEAN (fencing): off by n1 (asked by the operator), [1-9][0-9]* failed round" "$tmp/out" &&
+        grep -q "^Fencing: *enabled, 1 fence device$" "$tmp/out" &&
+        ok "status shows the fencing" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "JSON status while fencing" $D --output-as json status
+    tr -d '\n ' <"$tmp/out" | grep -q '"fence":{"state":"fencing","text":"UNCLEAN(fencing):offbyn1' &&
+        tr -d '\n ' <"$tmp/out" | grep -q '"executor":"n1","failures":[1-9]' &&
+        ok "JSON status carries the fence object" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence history n2" $D fence history n2
+    grep -q " n2  *off  *n1  .* begun  *asked by the operator" "$tmp/out" &&
+        grep -q " n2  *off  *n1  .* failed " "$tmp/out" && ok "history has the operation and its rounds" ||
+        bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence history as JSON" $D --output-as json fence history
+    grep -q '"result" : "begun"' "$tmp/out" && grep -q '"at_ms" : [1-9]' "$tmp/out" &&
+        ok "JSON history" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "node confirm-down" $D node confirm-down n2 --yes
+    grep -q "n2 confirmed down" "$tmp/out" && ok "confirm-down output" || bad "stdout: $(cat "$tmp/out")"
+    grep -q "warning: Operator (pid [0-9]*, uid 0) confirms that n2 is down" "$tmp/droverd3.log" &&
+        ok "confirm-down logged with pid and uid" || bad "log: $(grep -i confirm "$tmp/droverd3.log")"
+    expect 2 "confirm-down of a node already down" $D node confirm-down n2 --yes
+    grep -q "already down" "$tmp/err" && ok "already down message" || bad "stderr: $(cat "$tmp/err")"
+    expect 0 "status after confirm-down" $D status
+    grep -q "^    n2 .*confirmed down at 20[0-9-]* [0-9:.]* by the operator on n1" "$tmp/out" &&
+        ok "status shows when and by whom" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence history after confirm-down" $D fence history n2
+    grep -q " cancelled  *confirmed down by the operator on n1" "$tmp/out" &&
+        grep -q " confirm-down .* ok  *confirmed down by the operator on n1" "$tmp/out" &&
+        ok "the fencing was cancelled by confirm-down" || bad "stdout: $(cat "$tmp/out")"
+    # a node known down may still be fenced (for real); --output-as json prints one object
+    expect 6 "node fence as JSON times out" $D --output-as json --timeout 1 node fence n2
+    tr -d '\n ' <"$tmp/out" | grep -q '"rc":-1008' && grep -q '"operation" : [1-9]' "$tmp/out" &&
+        grep -q '"state" : "running"' "$tmp/out" && grep -q '"op" : "node-fence"' "$tmp/out" &&
+        ok "JSON node fence: rc, operation, state" || bad "stdout: $(cat "$tmp/out")"
+    expect 0 "fence device add for n1" $D fence device add sb-n1 --agent "$tmp/fence_fail" --nodes n1
+    expect 0 "remove the device of n2" $D fence device remove sb-n2
+    expect 5 "node fence of n2 without a device" $D node fence n2
+    grep -q "no fence device can fence n2" "$tmp/err" && ok "no device message" ||
+        bad "stderr: $(cat "$tmp/err")"
+    if grep -q hunter2 "$tmp/droverd3.log" "$tmp/droverd.log"; then
+        bad "a secret value is in droverd's log"
+    else
+        ok "no secret value in droverd's log"
+    fi
+
+    kill -TERM "$dpid"
+    wait "$dpid"
+    rc=$?
+    dpid=
+    [ "$rc" = 0 ] && ok "SIGTERM after the fencing commands: clean exit" || bad "SIGTERM: exit $rc"
 fi
 
 echo "$passes passed, $failures failed"

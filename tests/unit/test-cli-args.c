@@ -334,6 +334,193 @@ static void test_property(void)
     g_free(err);
 }
 
+static void test_fence(void)
+{
+    drv_cli_args_t a = {0};
+    char *err = NULL;
+
+    /* fence device add */
+    OK("fence device add sb-n3 --agent /usr/sbin/fence_ipmilan --param ipaddr=10.0.0.3 "
+       "--param password=x --nodes n3");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_FENCE_DEV_ADD);
+    CU_ASSERT_STRING_EQUAL(a.dev_name, "sb-n3");
+    CU_ASSERT_STRING_EQUAL(a.agent, "/usr/sbin/fence_ipmilan");
+    CU_ASSERT_EQUAL_FATAL(drv_fence_params_count(a.params), 2);
+    CU_ASSERT_STRING_EQUAL(drv_fence_params_key(a.params, 0), "ipaddr");
+    CU_ASSERT_STRING_EQUAL(drv_fence_params_key(a.params, 1), "password");
+    CU_ASSERT_STRING_EQUAL(drv_fence_params_value(a.params, 1), "x");
+    CU_ASSERT_EQUAL_FATAL(a.fence_nodes->len, 1);
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(a.fence_nodes, 0), "n3");
+    OK("--output-as json fence device add pdu --nodes=n1,n2,n3 --agent=/bin/fence_x "
+       "--param=port==odd=");
+    CU_ASSERT_EQUAL(a.output, DRV_CLI_OUT_JSON);
+    CU_ASSERT_EQUAL_FATAL(a.fence_nodes->len, 3);
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(a.fence_nodes, 2), "n3");
+    CU_ASSERT_STRING_EQUAL(drv_fence_params_value(a.params, 0), "=odd=");
+    OK("fence device add d --agent /a --nodes n1 --param empty=");
+    CU_ASSERT_STRING_EQUAL(drv_fence_params_value(a.params, 0), "");
+    OK("fence device add d --agent /a --nodes n1 --timeout 20");
+    CU_ASSERT_PTR_NULL(a.params);
+    CU_ASSERT_EQUAL(a.timeout_s, 20);
+    BAD("fence device add d --agent fence_ipmilan --nodes n1");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "absolute path"));
+    BAD("fence device add d --nodes n1");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--agent"));
+    BAD("fence device add d --agent /a");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--nodes"));
+    BAD("fence device add d --agent /a --nodes n1,n1");
+    BAD("fence device add d --agent /a --nodes n1,,n2");
+    BAD("fence device add d --agent /a --nodes ,");
+    BAD("fence device add d --agent /a --agent /b --nodes n1");
+    BAD("fence device add d --agent /a --nodes n1 --nodes n2");
+    BAD("fence device add d --agent /a --nodes n1 --param noequals");
+    BAD("fence device add d --agent /a --nodes n1 --param action=off");
+    BAD("fence device add d --agent /a --nodes n1 --param nodename=n2");
+    BAD("fence device add d --agent /a --nodes n1 --param 'bad key=1'");
+    BAD("fence device add d --agent /a --nodes n1 --param =v");
+    BAD("fence device add d --agent /a --nodes n1 --param password=a --param password=b");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "twice"));
+    CU_ASSERT_PTR_NULL(strstr(err, "=a"));
+    BAD("fence device add d --agent /a --nodes n1 --param");
+    BAD("fence device add -- -d --agent /a --nodes n1");
+    BAD("fence device add bad/name --agent /a --nodes n1");
+    BAD("fence device add --agent /a --nodes n1");
+    BAD("fence device add d e --agent /a --nodes n1");
+    BAD("fence device add d --agent /a --nodes n1 --reboot");
+    BAD("fence device add d --agent /a --nodes n1 --yes");
+    BAD("--agent /a fence device add d --nodes n1");
+    /* fence device remove|list|show */
+    OK("fence device remove sb-n3");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_FENCE_DEV_REMOVE);
+    CU_ASSERT_STRING_EQUAL(a.dev_name, "sb-n3");
+    OK("fence device list");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_FENCE_DEV_LIST);
+    OK("fence device show sb-n3 --output-as json");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_FENCE_DEV_SHOW);
+    CU_ASSERT_EQUAL(a.output, DRV_CLI_OUT_JSON);
+    BAD("fence");
+    BAD("fence frob");
+    BAD("fence device");
+    BAD("fence device frob d");
+    BAD("fence device remove");
+    BAD("fence device remove a b");
+    BAD("fence device list extra");
+    BAD("fence device show");
+    BAD("fence device show d --agent /a");
+    BAD("fence device remove d --param a=b");
+    BAD("fence device list --nodes n1");
+
+    /* fence level */
+    OK("fence level add n3 1 sb-n3");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_FENCE_LEVEL_ADD);
+    CU_ASSERT_STRING_EQUAL(a.node, "n3");
+    CU_ASSERT_EQUAL(a.level_index, 1);
+    CU_ASSERT_EQUAL_FATAL(a.level_devices->len, 1);
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(a.level_devices, 0), "sb-n3");
+    OK("fence level add n3 9 pdu-a pdu-b --timeout 5");
+    CU_ASSERT_EQUAL(a.level_index, 9);
+    CU_ASSERT_EQUAL_FATAL(a.level_devices->len, 2);
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(a.level_devices, 1), "pdu-b");
+    OK("fence level remove n3 2");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_FENCE_LEVEL_REMOVE);
+    CU_ASSERT_EQUAL(a.level_index, 2);
+    CU_ASSERT_PTR_NULL(a.level_devices);
+    OK("fence level list");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_FENCE_LEVEL_LIST);
+    CU_ASSERT_PTR_NULL(a.node);
+    OK("fence level list n2");
+    CU_ASSERT_STRING_EQUAL(a.node, "n2");
+    BAD("fence level");
+    BAD("fence level frob");
+    BAD("fence level add n3 0 d");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "from 1 to 9"));
+    BAD("fence level add n3 10 d");
+    BAD("fence level add n3 x d");
+    BAD("fence level add n3 -1 d");
+    BAD("fence level add n3 1");
+    BAD("fence level add n3");
+    BAD("fence level add n3 1 d d");
+    BAD("fence level add n3 1 bad/dev");
+    BAD("fence level add n3 1 d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12 d13 d14 d15 d16 d17");
+    BAD("fence level remove n3");
+    BAD("fence level remove n3 0");
+    BAD("fence level remove n3 10");
+    BAD("fence level remove n3 1 extra");
+    BAD("fence level list a b");
+    BAD("fence level add n3 1 d --agent /a");
+
+    /* fence history */
+    OK("fence history");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_FENCE_HISTORY);
+    CU_ASSERT_PTR_NULL(a.node);
+    OK("fence history n3 --output-as json");
+    CU_ASSERT_STRING_EQUAL(a.node, "n3");
+    BAD("fence history a b");
+    BAD("fence history --reboot");
+    CU_ASSERT_PTR_NOT_NULL(strstr(drv_cli_usage(), "fence device add NAME --agent PATH"));
+    drv_cli_args_clear(&a);
+    g_free(err);
+}
+
+/* A value with a line break is refused where it is typed, and the message holds no value. */
+static void test_fence_param_line_break(void)
+{
+    drv_cli_args_t a = {0};
+    char *err = NULL;
+
+    BAD("fence device add d --agent /a --nodes n1 --param password=hunter2\nrm");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "line break"));
+    CU_ASSERT_PTR_NULL(strstr(err, "hunter2"));
+    BAD("fence device add d --agent /a --nodes n1 --param=a=b\rc");
+    CU_ASSERT_PTR_NULL(strstr(err, "b\rc"));
+    BAD("fence device add d --agent /a\n/b --nodes n1");
+    drv_cli_args_clear(&a);
+    g_free(err);
+}
+
+static void test_node_fencing(void)
+{
+    drv_cli_args_t a = {0};
+    char *err = NULL;
+
+    OK("node fence n3");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_NODE_FENCE);
+    CU_ASSERT_STRING_EQUAL(a.node, "n3");
+    CU_ASSERT_FALSE(a.reboot);
+    CU_ASSERT_EQUAL(a.timeout_s, 0);
+    OK("node fence n3 --reboot --timeout 300 --output-as json");
+    CU_ASSERT_TRUE(a.reboot);
+    CU_ASSERT_EQUAL(a.timeout_s, 300);
+    CU_ASSERT_EQUAL(a.output, DRV_CLI_OUT_JSON);
+    OK("node --reboot fence n3");
+    CU_ASSERT_TRUE(a.reboot);
+    OK("node confirm-down n3 --yes");
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_NODE_CONFIRM_DOWN);
+    CU_ASSERT_STRING_EQUAL(a.node, "n3");
+    CU_ASSERT_TRUE(a.yes);
+    BAD("node confirm-down n3");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--yes"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "powered off"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "started on other nodes"));
+    CU_ASSERT_EQUAL(a.cmd, DRV_CLI_NONE);
+    BAD("node fence");
+    BAD("node fence n2 n3");
+    BAD("node confirm-down --yes");
+    BAD("node confirm-down n2 n3 --yes");
+    BAD("node fence n3 --yes");
+    BAD("node confirm-down n3 --yes --reboot");
+    BAD("node fence n3 --reboot=yes");
+    BAD("node confirm-down n3 --yes=1");
+    BAD("node standby n3 --reboot");
+    BAD("node list --yes");
+    BAD("node fence n3 --agent /a");
+    BAD("--reboot node fence n3");
+    BAD("--yes node confirm-down n3");
+    BAD("node fence bad\tname");
+    drv_cli_args_clear(&a);
+    g_free(err);
+}
+
 static void test_exit_codes(void)
 {
     CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_CANNOT_PLACE), 8);
@@ -343,6 +530,8 @@ static void test_exit_codes(void)
     CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_TIMEOUT), 6);
     CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_PERMISSION), 7);
     CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_BAD_ARGS), 2);
+    CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_UNKNOWN_DEVICE), 5);
+    CU_ASSERT_EQUAL(drv_exit_code(DRV_ERR_BUSY), 1);
 }
 
 int main(void)
@@ -359,6 +548,9 @@ int main(void)
     CU_add_test(suite, "resource subcommands", test_resource);
     CU_add_test(suite, "help, version, simulate", test_help_version_simulate);
     CU_add_test(suite, "property subcommands", test_property);
+    CU_add_test(suite, "fence subcommands", test_fence);
+    CU_add_test(suite, "a fence parameter with a line break", test_fence_param_line_break);
+    CU_add_test(suite, "node fence and confirm-down", test_node_fencing);
     CU_add_test(suite, "exit codes", test_exit_codes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
