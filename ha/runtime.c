@@ -59,6 +59,10 @@ typedef struct rt_fence {
     char *target;
     uint64_t op;
     uint64_t fence_id; /* of the run in flight, 0: none */
+    bool succeeded;    /* no new round: its result is submitted again until applied */
+    char *device;      /* the successful result */
+    unsigned level;
+    char *text;
     uint32_t failures;
     uint64_t next_try_ms;
 } rt_fence_t;
@@ -68,6 +72,8 @@ static void fence_free(gpointer p)
     rt_fence_t *f = p;
 
     g_free(f->target);
+    g_free(f->device);
+    g_free(f->text);
     g_free(f);
 }
 
@@ -566,6 +572,12 @@ static void run_fences(drv_ha_rt_t *rt, const drv_state_t *st, const char *me, G
             f->op = nf->op;
             g_hash_table_insert(rt->fences, g_strdup(k), f);
         }
+        if (f->succeeded) {
+            /* (a no-op while the same command is in flight; again if it was not applied) */
+            submit(rt, DRV_CMD_FENCE_RESULT, f->target, f->device, f->text,
+                   (uint8_t)MIN(f->level, 255u), true, f->op, NULL);
+            continue;
+        }
         if (f->fence_id != 0 || now < f->next_try_ms) {
             continue;
         }
@@ -593,9 +605,23 @@ static void run_fences(drv_ha_rt_t *rt, const drv_state_t *st, const char *me, G
     }
 }
 
-bool drv_ha_rt_fence_done(drv_ha_rt_t *rt, uint64_t fence_id, bool ok, const char *device,
-                          unsigned level, const char *text)
+/* At most MAX bytes of S, cut on a character boundary (the command's fields are bounded). */
+static char *cut(const char *s, size_t max)
 {
+    const char *end;
+
+    if (s == NULL || strlen(s) <= max) {
+        return g_strdup(s);
+    }
+    end = g_utf8_find_prev_char(s, s + max);
+    return g_strndup(s, end ? (gsize)(end - s) : 0);
+}
+
+bool drv_ha_rt_fence_done(drv_ha_rt_t *rt, uint64_t fence_id, bool ok, const char *device_in,
+                          unsigned level, const char *text_in)
+{
+    g_autofree char *device = cut(device_in, 255);
+    g_autofree char *text = cut(text_in, DRV_FENCE_TEXT_MAX);
     GHashTableIter it;
     gpointer v;
 
@@ -608,6 +634,10 @@ bool drv_ha_rt_fence_done(drv_ha_rt_t *rt, uint64_t fence_id, bool ok, const cha
         }
         f->fence_id = 0;
         if (ok) {
+            f->succeeded = true;
+            f->device = g_strdup(device);
+            f->level = level;
+            f->text = g_strdup(text);
             qb_log(LOG_WARNING, "HA: %s fenced via %s (level %u)", f->target, device, level);
         } else {
             f->failures++;
