@@ -33,6 +33,7 @@ struct drv_afence {
     void *ud;
     drv_wd_t *wd;
     const char *wd_reason; /* last reason logged */
+    uint64_t lost_since;   /* monotonic ms since this node is without quorum, 0: quorate */
 };
 
 static void run_free(gpointer p)
@@ -206,6 +207,19 @@ void drv_afence_tick(drv_afence_t *f, uint64_t now_ms, bool corosync_ok, bool qu
 
     if (f == NULL || f->wd == NULL) {
         return;
+    }
+    /* Quorum lost: the node has half the watchdog timeout to stop its VMs while still fed;
+     * then, if any still runs, the device resets it within one more timeout. Either way it
+     * runs nothing 1.5 x the timeout after it lost quorum, before the others take it as down
+     * (2 x the timeout after they saw it leave: the same membership change). */
+    if (quorate || !corosync_ok) {
+        f->lost_since = 0;
+    } else if (f->lost_since == 0) {
+        f->lost_since = now_ms;
+    }
+    if (!quorate && corosync_ok &&
+        now_ms - f->lost_since < (uint64_t)drv_wd_timeout_s(f->wd) * 1000 / 2) {
+        h.quorate = true;
     }
     drv_wd_tick(f->wd, now_ms, &h);
     why = drv_wd_reason(f->wd);
